@@ -1,0 +1,1 @@
+"""The chat agent over a local model. Not built yet: see the agent issue."""

@@ -1,0 +1,1 @@
+"""The bundled demo organisation (Lumen Freight), shipped with the package."""

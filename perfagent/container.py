@@ -1,0 +1,92 @@
+"""Wires the components together (dependency injection by hand, one place, lazily).
+
+Each component is built on first use and shared after; the CLI, the UI and tests all get their
+services from a `Container`, so a test can hand it settings pointing at a temporary home.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from perfagent.errors import BadInputError
+from perfagent.org import OrgChart
+from perfagent.settings import Settings
+from perfagent.store.chroma_store import ChunkStore, open_client
+from perfagent.store.embeddings import (
+    EmbeddingModelRef,
+    SentenceEmbeddings,
+    resolve_embedding_model,
+)
+
+
+class Container:
+    def __init__(self, settings: Settings, *, writable: bool = False, purpose: str = "") -> None:
+        self.settings = settings
+        self.writable = writable
+        self.purpose = purpose or ("ingest" if writable else "read")
+
+    @cached_property
+    def embedding_model(self) -> EmbeddingModelRef:
+        return resolve_embedding_model(self.settings.embedding.model, self.settings.models_dir)
+
+    @cached_property
+    def embeddings(self) -> SentenceEmbeddings:
+        return SentenceEmbeddings(
+            model_path=self.embedding_model.path,
+            batch_size=self.settings.embedding.batch_size,
+            dtype=self.settings.embedding.dtype,
+        )
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        client = open_client(
+            self.settings.chroma.url,
+            self.settings.chroma_dir,
+            writable=self.writable,
+            purpose=self.purpose,
+        )
+        # One collection per embedding model: vectors of different models never mix.
+        name = f"{self.settings.chroma.collection_prefix}-{self.embedding_model.key}"
+        return ChunkStore(client, name)
+
+    @cached_property
+    def org(self) -> OrgChart:
+        path = self.settings.org_file
+        if not path.is_file():
+            raise BadInputError(
+                f"no org file in {self.settings.home}; run: perfagent ingest PATH --org org.csv"
+            )
+        return OrgChart.load(path)
+
+    def install_org(self, source: Path) -> OrgChart:
+        """Validate an org file and make it the home's org (atomic replace)."""
+        org = OrgChart.load(source)
+        target = self.settings.org_file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = source.read_text(encoding="utf-8-sig")
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            tmp = target.with_suffix(".csv.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        self.__dict__["org"] = org
+        return org
+
+    @cached_property
+    def search_service(self):  # -> SearchService (import kept lazy: retrieval is a later layer)
+        from perfagent.retrieval.search import SearchService
+
+        return SearchService(
+            self.store, self.embeddings, self.org, default_k=self.settings.retrieval.k
+        )
+
+    def ingestor(self):  # -> Ingestor
+        from perfagent.ingest.pipeline import Ingestor
+
+        return Ingestor(
+            self.store,
+            self.embeddings,
+            self.org,
+            max_chunk_chars=self.settings.ingest.max_chunk_chars,
+            max_file_bytes=self.settings.ingest.max_file_bytes,
+        )

@@ -1,0 +1,123 @@
+"""Typed settings loaded from YAML: package defaults, then the user's file, then profiles, then env.
+
+Modelled on private-gpt: one pydantic model per component, merged from YAML layers so a profile
+file only states what it changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from perfagent.errors import BadInputError
+
+DEFAULTS_FILE = Path(__file__).with_name("settings.yaml")
+
+
+class EmbeddingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(description="'minilm', 'mpnet' or a local sentence-transformers directory")
+    batch_size: int = Field(gt=0)
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+
+
+class ChromaSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(description="Chroma server URL; empty for the embedded store")
+    collection_prefix: str
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_chunk_chars: int = Field(gt=100)
+    max_file_bytes: int = Field(gt=0)
+
+
+class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    k: int = Field(gt=0, le=100)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    home: Path
+    embedding: EmbeddingSettings
+    chroma: ChromaSettings
+    ingest: IngestSettings
+    retrieval: RetrievalSettings
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def org_file(self) -> Path:
+        return self.home / "org.csv"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+
+def default_home() -> Path:
+    """`$PERFAGENT_HOME`, else the per-user data directory."""
+    env = os.environ.get("PERFAGENT_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("perfagent", appauthor=False))
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BadInputError(f"{path}: cannot read settings ({exc.__class__.__name__})") from exc
+    if not isinstance(data, dict):
+        raise BadInputError(f"{path}: settings must be a YAML mapping")
+    return data
+
+
+# Environment variables that override one setting each (the documented ones).
+_ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "PERFAGENT_CHROMA_URL": ("chroma", "url"),
+    "PERFAGENT_EMBEDDING_MODEL": ("embedding", "model"),
+}
+
+
+def load_settings(home: Path | str | None = None) -> Settings:
+    """Build the settings for a home directory (default: `default_home()`)."""
+    home_path = Path(home).expanduser() if home else default_home()
+    data = _read_yaml(DEFAULTS_FILE)
+    user_file = home_path / "settings.yaml"
+    if user_file.is_file():
+        data = _merge(data, _read_yaml(user_file))
+    for profile in filter(None, os.environ.get("PERFAGENT_PROFILES", "").split(",")):
+        name = f"settings-{profile.strip()}.yaml"
+        found = [p for p in (Path.cwd() / name, home_path / name) if p.is_file()]
+        if not found:
+            raise BadInputError(f"profile '{profile}': no {name} in the current directory or home")
+        data = _merge(data, _read_yaml(found[0]))
+    for var, (section, key) in _ENV_OVERRIDES.items():
+        if os.environ.get(var):
+            data.setdefault(section, {})[key] = os.environ[var]
+    try:
+        return Settings(home=home_path, **data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadInputError(f"invalid setting {where}: {first['msg']}") from exc

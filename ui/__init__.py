@@ -1,0 +1,1 @@
+"""The Gradio chat front end. Not built yet: see the UI issue."""
