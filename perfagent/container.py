@@ -21,10 +21,19 @@ from perfagent.store.embeddings import (
 
 
 class Container:
-    def __init__(self, settings: Settings, *, writable: bool = False, purpose: str = "") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        writable: bool = False,
+        purpose: str = "",
+        embeddings: SentenceEmbeddings | None = None,
+    ) -> None:
         self.settings = settings
         self.writable = writable
         self.purpose = purpose or ("ingest" if writable else "read")
+        if embeddings is not None:  # share one loaded model (tests, the server's workers)
+            self.__dict__["embeddings"] = embeddings
 
     @cached_property
     def embedding_model(self) -> EmbeddingModelRef:
@@ -89,4 +98,5 @@ class Container:
             self.org,
             max_chunk_chars=self.settings.ingest.max_chunk_chars,
             max_file_bytes=self.settings.ingest.max_file_bytes,
+            batch_chunks=self.settings.ingest.batch_chunks,
         )

@@ -36,6 +36,7 @@ class IngestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_chunk_chars: int = Field(gt=100)
     max_file_bytes: int = Field(gt=0)
+    batch_chunks: int = Field(gt=0, description="chunks embedded and upserted per write")
 
 
 class RetrievalSettings(BaseModel):

@@ -1,0 +1,41 @@
+"""Shared fixtures: the demo org, and one store with the demo ingested (built once per run)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = REPO_ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    return DEMO_DIR
+
+
+@pytest.fixture(scope="session")
+def demo_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A Container whose home holds the whole demo, ingested once for the session."""
+    from perfagent.container import Container
+    from perfagent.settings import load_settings
+
+    home = tmp_path_factory.mktemp("demo-home")
+    container = Container(load_settings(home), writable=True, purpose="tests")
+    container.install_org(DEMO_DIR / "org.csv")
+    report = container.ingestor().run(DEMO_DIR, progress=False)
+    assert report.skipped == [], [str(s) for s in report.skipped]
+    yield container
+
+
+@pytest.fixture(scope="session")
+def shared_embeddings(demo_container: object) -> object:
+    return demo_container.embeddings  # type: ignore[attr-defined]
