@@ -25,11 +25,16 @@ def _is_abbreviation(text: str, dot_at: int) -> bool:
     return bool(word) and word.group(1).lower().rstrip(".") in _ABBREVIATIONS
 
 
+_LIST_NUMBER = re.compile(r"(?:^|\n)[ \t]*\d+$")
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences in `text`, whitespace trimmed."""
     cuts: set[int] = set()
     for m in _SENTENCE_END.finditer(text):
-        if text[m.start()] == "." and _is_abbreviation(text, m.start()):
+        if text[m.start()] == "." and (
+            _is_abbreviation(text, m.start()) or _LIST_NUMBER.search(text, 0, m.start())
+        ):
             continue
         cuts.add(m.end())
     for m in _LINE_BREAK.finditer(text):
@@ -53,9 +58,14 @@ def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[i
     pieces: list[tuple[int, int]] = []
     while end - start > max_chars:
         window = text[start : start + max_chars]
-        cut = max(window.rfind("; "), window.rfind(", "), window.rfind(" "))
-        cut = cut + 1 if cut > max_chars // 3 else max_chars
-        pieces.append((start, start + cut))
+        clause = max(window.rfind("; "), window.rfind(", "))
+        cut = clause + 1 if clause > max_chars // 3 else window.rfind(" ")
+        if cut <= max_chars // 3:
+            cut = max_chars  # one enormous word: nothing better than a hard cut
+        piece_end = start + cut
+        while piece_end > start and text[piece_end - 1].isspace():
+            piece_end -= 1
+        pieces.append((start, piece_end))
         start += cut
         while start < end and text[start].isspace():
             start += 1

@@ -53,7 +53,9 @@ class DocumentFields(BaseModel):
     @field_validator("employee_id", "author_id", "title", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        return "" if value is None else str(value).strip() if isinstance(value, str | int) else value
+        return (
+            "" if value is None else str(value).strip() if isinstance(value, str | int) else value
+        )
 
     @field_validator("date", mode="before")
     @classmethod
@@ -118,6 +120,20 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+class _FieldsLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so a bad date gets our own clear message."""
+
+
+_FieldsLoader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _load_fields_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_FieldsLoader)
+
+
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
@@ -125,7 +141,7 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     for i, line in enumerate(lines[1:], start=1):
         if line.strip() == "---":
             try:
-                meta = yaml.safe_load("\n".join(lines[1:i])) or {}
+                meta = _load_fields_yaml("\n".join(lines[1:i])) or {}
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f" at line {mark.line + 2}" if mark else ""
@@ -194,8 +210,8 @@ class DocumentReader:
                 raise ValueError("empty file")
             if size > self.max_file_bytes:
                 raise ValueError(
-                    f"file too large ({size / 1e6:.1f} MB; the limit is "
-                    f"{self.max_file_bytes / 1e6:.1f} MB, ingest.max_file_bytes)"
+                    f"file too large ({size:,} bytes; the limit is "
+                    f"{self.max_file_bytes:,} bytes, ingest.max_file_bytes)"
                 )
             suffix = path.suffix.lower()
             if suffix == ".jsonl":
@@ -205,13 +221,20 @@ class DocumentReader:
                 sidecar = _sidecar(path)
                 if sidecar is None:
                     raise ValueError(f"no sidecar {path.name}.meta.yaml with its fields")
-                meta = yaml.safe_load(_decode(sidecar.read_bytes())) or {}
+                try:
+                    meta = _load_fields_yaml(_decode(sidecar.read_bytes())) or {}
+                except yaml.YAMLError as exc:
+                    mark = getattr(exc, "problem_mark", None)
+                    where = f" at line {mark.line + 1}" if mark else ""
+                    raise ValueError(f"sidecar {sidecar.name} is not valid YAML{where}") from None
                 if not isinstance(meta, dict):
                     raise ValueError(f"sidecar {sidecar.name} is not a YAML mapping")
                 try:
                     text = _extract_binary(path)
                 except Exception as exc:  # pypdf/python-docx raise many types on bad files
-                    raise ValueError(f"cannot read {suffix[1:]} ({exc.__class__.__name__})") from None
+                    raise ValueError(
+                        f"cannot read {suffix[1:]} ({exc.__class__.__name__})"
+                    ) from None
                 if not text.strip():
                     raise ValueError(f"no extractable text in the {suffix[1:]} (scanned image?)")
             else:
@@ -260,6 +283,8 @@ def read_documents(
     root: Path, org: OrgChart, *, max_file_bytes: int
 ) -> Iterator[SourceDocument | Skipped]:
     """Every document (or skip reason) under `root`, in a stable order."""
-    reader = DocumentReader(root if root.is_dir() else root.parent, org, max_file_bytes=max_file_bytes)
+    reader = DocumentReader(
+        root if root.is_dir() else root.parent, org, max_file_bytes=max_file_bytes
+    )
     for path in iter_document_files(root)[0]:
         yield from reader.read(path)

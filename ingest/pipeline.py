@@ -182,7 +182,9 @@ class Ingestor:
                 for doc_id, state in existing.items()
                 if state.source_root == root_name and doc_id not in seen
             ]
-            self.store.delete([cid for doc_id in gone for cid in sorted(existing[doc_id].chunk_ids)])
+            self.store.delete(
+                [cid for doc_id in gone for cid in sorted(existing[doc_id].chunk_ids)]
+            )
             report.pruned = len(gone)
             for doc_id in gone:
                 del kept[doc_id]

@@ -92,9 +92,7 @@ class AccessPolicy:
                 ]
             }
             managed = sorted(viewer.managed or ())
-            clauses.append(
-                {"$or": [own, {"employee_id": {"$in": managed}}]} if managed else own
-            )
+            clauses.append({"$or": [own, {"employee_id": {"$in": managed}}]} if managed else own)
         if employee_id is not None:
             self.check_subject(viewer, employee_id)
             clauses.append({"employee_id": employee_id})
