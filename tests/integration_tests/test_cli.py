@@ -67,9 +67,7 @@ def test_manager_sees_only_their_tree_and_ic_only_themself(home: Path) -> None:
 
     ic = _json(run_cli(home, "search", "--as", "E008", "missed deadline", "--json"))
     assert ic["results"] and {r["employee_id"] for r in ic["results"]} == {"E008"}
-    assert all(
-        r["author"] == "a peer" for r in ic["results"] if r["doc_type"] == "peer_feedback"
-    )
+    assert all(r["author"] == "a peer" for r in ic["results"] if r["doc_type"] == "peer_feedback")
 
 
 def test_filters_period_type_and_k(home: Path) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pytest
-from pydantic import ValidationError
 from langchain_tests.integration_tests import (
     EmbeddingsIntegrationTests,
     RetrieversIntegrationTests,
 )
+from pydantic import ValidationError
 
 from perfagent.retrieval.retriever import PerfagentRetriever
 from perfagent.store.embeddings import SentenceEmbeddings, resolve_embedding_model
