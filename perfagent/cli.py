@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from perfagent.errors import BadInputError, PerfagentError
+from perfagent.offline import configure_offline_env
 
-# Quiet, offline model loading for every command (set before any HF library is imported).
-for _var, _value in {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "TOKENIZERS_PARALLELISM": "false",
-    "ANONYMIZED_TELEMETRY": "False",
-}.items():
-    os.environ.setdefault(_var, _value)
+configure_offline_env()  # before any Hugging Face library is imported
 
 
 def _container(args: argparse.Namespace, *, writable: bool = False, purpose: str = ""):

@@ -22,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from perfagent.errors import BadInputError
+from perfagent.offline import configure_offline_env
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -153,8 +154,7 @@ class SentenceEmbeddings(BaseModel, Embeddings):
     def model(self) -> SentenceTransformer:
         if self._model is None:
             # Never reach for a hub: the weights are local, and this machine may be offline.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            configure_offline_env()
             import torch
             from sentence_transformers import SentenceTransformer
 
