@@ -69,13 +69,15 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
-class _PendingChunk:
+class PendingChunk:
+    """A chunk ready to embed and write: its stable id, exact text and store metadata."""
+
     chunk_id: str
     text: str
     metadata: Metadata
 
 
-def chunk_document(doc: SourceDocument, max_chars: int) -> list[_PendingChunk]:
+def chunk_document(doc: SourceDocument, max_chars: int) -> list[PendingChunk]:
     spans = chunk_spans(doc.text, max_chars)
     f = doc.fields
     base: Metadata = {
@@ -93,7 +95,7 @@ def chunk_document(doc: SourceDocument, max_chars: int) -> list[_PendingChunk]:
         "n_chunks": len(spans),
     }
     return [
-        _PendingChunk(
+        PendingChunk(
             f"{doc.doc_id}::{i}",
             doc.text[s:e],
             {**base, "chunk_index": i, "start": s, "end": e},
@@ -139,7 +141,7 @@ class Ingestor:
         seen: set[str] = set()
         written: list[SourceDocument] = []
 
-        batch: list[tuple[SourceDocument, list[_PendingChunk], DocState | None]] = []
+        batch: list[tuple[SourceDocument, list[PendingChunk], DocState | None]] = []
         bar = tqdm(
             total=len(documents_files),
             unit="file",
@@ -195,7 +197,7 @@ class Ingestor:
 
     def _write(
         self,
-        batch: Iterable[tuple[SourceDocument, list[_PendingChunk], DocState | None]],
+        batch: Iterable[tuple[SourceDocument, list[PendingChunk], DocState | None]],
         report: IngestReport,
     ) -> None:
         batch = list(batch)

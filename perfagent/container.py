@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfagent.errors import BadInputError
 from perfagent.org import OrgChart
@@ -18,6 +19,10 @@ from perfagent.store.embeddings import (
     SentenceEmbeddings,
     resolve_embedding_model,
 )
+
+if TYPE_CHECKING:  # later layers are imported lazily: a command loads only what it uses
+    from perfagent.ingest.pipeline import Ingestor
+    from perfagent.retrieval.search import SearchService
 
 
 class Container:
@@ -82,14 +87,14 @@ class Container:
         return org
 
     @cached_property
-    def search_service(self):  # -> SearchService (import kept lazy: retrieval is a later layer)
+    def search_service(self) -> SearchService:
         from perfagent.retrieval.search import SearchService
 
         return SearchService(
             self.store, self.embeddings, self.org, default_k=self.settings.retrieval.k
         )
 
-    def ingestor(self):  # -> Ingestor
+    def ingestor(self) -> Ingestor:
         from perfagent.ingest.pipeline import Ingestor
 
         return Ingestor(
