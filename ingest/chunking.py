@@ -20,8 +20,11 @@ _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
 _LINE_BREAK = re.compile(r"\n[ \t]*(?=\n|[-*•]\s|\d+[.)]\s|#)")
 
 
+_LOOKBACK = 40  # the longest abbreviation or list number we need to see before a period
+
+
 def _is_abbreviation(text: str, dot_at: int) -> bool:
-    word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[:dot_at])
+    word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[max(0, dot_at - _LOOKBACK) : dot_at])
     return bool(word) and word.group(1).lower().rstrip(".") in _ABBREVIATIONS
 
 
@@ -33,7 +36,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     cuts: set[int] = set()
     for m in _SENTENCE_END.finditer(text):
         if text[m.start()] == "." and (
-            _is_abbreviation(text, m.start()) or _LIST_NUMBER.search(text, 0, m.start())
+            _is_abbreviation(text, m.start())
+            or _LIST_NUMBER.search(text, max(0, m.start() - _LOOKBACK), m.start())
         ):
             continue
         cuts.add(m.end())
