@@ -8,6 +8,7 @@ the next run finishes the job. Chunk ids are `<doc_id>::<n>`, stable across runs
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -139,7 +140,7 @@ class Ingestor:
         report.ignored_files = [p.relative_to(root).as_posix() for p in others]
         existing = self.store.doc_states()
         seen: set[str] = set()
-        written: list[SourceDocument] = []
+        written: list[tuple[SourceDocument, int]] = []
 
         batch: list[tuple[SourceDocument, list[PendingChunk], DocState | None]] = []
         bar = tqdm(
@@ -166,8 +167,9 @@ class Ingestor:
             if state and state.complete and state.doc_hash == item.content_hash:
                 report.unchanged += 1
                 continue
-            written.append(item)
-            batch.append((item, chunk_document(item, self.max_chunk_chars), state))
+            chunks = chunk_document(item, self.max_chunk_chars)
+            written.append((item, len(chunks)))
+            batch.append((item, chunks, state))
             if sum(len(chunks) for _, chunks, _ in batch) >= self.batch_chunks:
                 self._write(batch, report)
                 batch = []
@@ -190,10 +192,27 @@ class Ingestor:
             report.pruned = len(gone)
             for doc_id in gone:
                 del kept[doc_id]
-        dates = [s.date for s in kept.values()] + [d.fields.date.isoformat() for d in written]
-        self.store.set_info(newest_date=max(dates, default=""))
+        self._record_store_info(kept, written)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _record_store_info(
+        self, kept: dict[str, DocState], written: list[tuple[SourceDocument, int]]
+    ) -> None:
+        """Store-wide facts search relies on: the newest date and chunk counts per subject."""
+        final: dict[str, tuple[str, str, int]] = {
+            doc_id: (state.employee_id, state.date, state.n_chunks)
+            for doc_id, state in kept.items()
+        }
+        for doc, n_chunks in written:
+            final[doc.doc_id] = (doc.fields.employee_id, doc.fields.date.isoformat(), n_chunks)
+        counts: dict[str, int] = {}
+        for employee_id, _, n_chunks in final.values():
+            counts[employee_id] = counts.get(employee_id, 0) + n_chunks
+        self.store.set_info(
+            newest_date=max((d for _, d, _ in final.values()), default=""),
+            subject_chunk_counts=json.dumps(counts, sort_keys=True),
+        )
 
     def _write(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import chromadb
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaClientSettings
@@ -38,6 +39,7 @@ class DocState:
     chunk_ids: frozenset[str]
     source_root: str
     date: str
+    employee_id: str
 
     @property
     def complete(self) -> bool:
@@ -119,8 +121,28 @@ class ChunkStore:
         where: Where | None = None,
         with_text: bool = True,
     ) -> list[StoredChunk]:
+        return [chunk for chunk, _ in self._get(ids=ids, where=where, with_text=with_text)]
+
+    def get_with_embeddings(self, where: Where | None) -> tuple[list[StoredChunk], np.ndarray]:
+        """Chunks matching `where` with their stored (normalised) embeddings, as a matrix."""
+        rows = self._get(ids=None, where=where, with_text=True, with_embeddings=True)
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        matrix = np.asarray([vec for _, vec in rows], dtype=np.float32)
+        return [chunk for chunk, _ in rows], matrix
+
+    def _get(
+        self,
+        *,
+        ids: Sequence[str] | None,
+        where: Where | None,
+        with_text: bool,
+        with_embeddings: bool = False,
+    ) -> list[tuple[StoredChunk, Any]]:
         include: list[str] = ["metadatas", "documents"] if with_text else ["metadatas"]
-        chunks: list[StoredChunk] = []
+        if with_embeddings:
+            include.append("embeddings")
+        chunks: list[tuple[StoredChunk, Any]] = []
         offset = 0
         while True:
             page = self.collection.get(
@@ -130,11 +152,15 @@ class ChunkStore:
                 limit=_PAGE,
                 offset=offset,
             )
-            docs = page.get("documents") or [""] * len(page["ids"])
-            metas = page.get("metadatas") or [{}] * len(page["ids"])
-            for cid, text, meta in zip(page["ids"], docs, metas, strict=True):
-                chunks.append(StoredChunk(cid, text or "", dict(meta or {})))
-            if len(page["ids"]) < _PAGE:
+            n = len(page["ids"])
+            docs = page.get("documents") or [""] * n
+            metas = page.get("metadatas") or [{}] * n
+            vectors = page.get("embeddings")
+            if vectors is None:
+                vectors = [None] * n
+            for cid, text, meta, vec in zip(page["ids"], docs, metas, vectors, strict=True):
+                chunks.append((StoredChunk(cid, text or "", dict(meta or {})), vec))
+            if n < _PAGE:
                 return chunks
             offset += _PAGE
 
@@ -154,6 +180,7 @@ class ChunkStore:
                 chunk_ids=frozenset(c.chunk_id for c in chunks),
                 source_root=str(first.get("source_root", "")),
                 date=str(first.get("date", "")),
+                employee_id=str(first.get("employee_id", "")),
             )
         return states
 
