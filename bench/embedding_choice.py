@@ -14,6 +14,8 @@ documents are ranked by their best chunk's cosine similarity to the query.
 
 Speed: chunks/s embedding the demo chunks in ingest-sized groups (default dtype), and the
 latency of embedding one query (p50). Both models run with the default settings (dtype auto).
+The models alternate pass by pass and each keeps its best pass (and quietest query round), so
+that load from other processes on a small machine does not decide the comparison.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ import numpy as np
 
 from perfagent.ingest.documents import SourceDocument, read_documents
 from perfagent.ingest.pipeline import chunk_document
+from perfagent.offline import configure_offline_env
 from perfagent.org import OrgChart
-from perfagent.settings import load_settings
+from perfagent.settings import IngestSettings, Settings, load_settings
 from perfagent.store.embeddings import SentenceEmbeddings, resolve_embedding_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +66,7 @@ NATURAL_QUERIES: list[tuple[str, list[str]]] = [
     (
         "moving the Kubernetes ingress controller to Envoy Gateway",
         [
-            "platform-a/E013/2026-08-28-project_summary-k8s-ingress-migration.md",
+            "platform-a/E013/2026-08-28-project_summary-k8s-ingress-migration.docx",
             "platform-a/E013/2026-04-10-weekly_report-ingress-migration-design.md",
         ],
     ),
@@ -77,15 +80,22 @@ NATURAL_QUERIES: list[tuple[str, list[str]]] = [
     ),
     (
         "carriers were paid twice because of retries against the bank API",
-        ["payments/E007/2026-04-24-weekly_report-inc-2026-047-duplicate-payouts.md"],
+        [
+            "payments/E007/2026-04-24-weekly_report-inc-2026-047-duplicate-payouts.md",
+            "payments/E007/2026-05-22-project_summary-idempotent-webhook-consumer.md",
+        ],
     ),
     (
         "engineer stuck on a missing IAM permission for days without telling anyone",
         ["platform-a/E014/2026-05-20-manager_note-silent-block-plat-840.md"],
     ),
     (
-        "senior engineer does the hard parts herself instead of delegating",
-        ["platform-a/E013/2026-05-08-manager_note-load-and-delegation.md"],
+        "she does the hard parts herself instead of delegating them",
+        [
+            "platform-a/E013/2026-05-08-manager_note-load-and-delegation.md",
+            "platform-a/E013/2026-07-02-one_on_one-growth-and-roadmap.md",
+            "mobile-a/E005/2026-09-10-peer_feedback-grace-cross-team.md",
+        ],
     ),
     (
         "great demos but the feature is not actually finished and dates slip",
@@ -93,7 +103,10 @@ NATURAL_QUERIES: list[tuple[str, list[str]]] = [
     ),
     (
         "the same code review comments keep coming back on every pull request",
-        ["mobile-a/E019/2026-05-20-manager_note-recurring-review-comments-mentoring-offer.md"],
+        [
+            "mobile-a/E019/2026-05-20-manager_note-recurring-review-comments-mentoring-offer.md",
+            "mobile-a/E019/2026-06-10-peer_feedback-fast-but-same-review-comments.md",
+        ],
     ),
     (
         "QA found a defect but only filed the bug a week later",
@@ -101,15 +114,25 @@ NATURAL_QUERIES: list[tuple[str, list[str]]] = [
     ),
     (
         "pods ran out of memory during the month-end billing run",
-        ["billing/E010/2026-08-07-weekly_report-month-end-oom-fix.md"],
+        [
+            "billing/E010/2026-08-07-weekly_report-month-end-oom-fix.md",
+            "billing/E010/2026-08-21-peer_feedback-helm-limits-review.md",
+        ],
     ),
     (
         "reconciliation caught customers being charged the late fee twice",
-        ["billing/E011/2026-05-08-manager_note-late-fee-catch.md"],
+        [
+            "billing/E011/2026-05-08-manager_note-late-fee-catch.md",
+            "billing/E010/2026-05-22-manager_note-late-fee-bug-and-review-tone.md",
+        ],
     ),
     (
         "first customer pilot of offline mode for drivers",
-        ["mobile-b/E021/2026-06-19-weekly_report-northline-pilot-live.md"],
+        [
+            "mobile-b/E021/2026-06-19-weekly_report-northline-pilot-live.md",
+            "mobile-b/E021/2026-06-26-project_summary-offline-sync-pilot.md",
+            "mobile-b/E021/2026-06-30-okr_update-q2-offline-sync.md",
+        ],
     ),
     (
         "thanks for reissuing all the wrong invoices without a single error",
@@ -129,19 +152,6 @@ def say(line: str = "") -> None:
     print(line, flush=True)
 
 
-def quiet_offline_env() -> None:
-    """As the CLI does; the models (and so transformers) are only imported later."""
-    for var, value in {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "TRANSFORMERS_VERBOSITY": "error",
-        "TOKENIZERS_PARALLELISM": "false",
-        "ANONYMIZED_TELEMETRY": "False",
-    }.items():
-        os.environ.setdefault(var, value)
-
-
 # -- the corpus --------------------------------------------------------------------------------
 @dataclass
 class Corpus:
@@ -155,11 +165,16 @@ class Corpus:
     titles_in_body: int = 0
 
 
-def load_corpus() -> Corpus:
+def default_settings() -> Settings:
+    """The package defaults (a home with no settings.yaml: nothing is created there)."""
+    return load_settings(Path(tempfile.gettempdir()) / "perfagent-bench-no-home")
+
+
+def load_corpus(ingest: IngestSettings) -> Corpus:
     org = OrgChart.load(DEMO / "org.csv")
     docs = [
         d
-        for d in read_documents(DEMO, org, max_file_bytes=5_000_000)
+        for d in read_documents(DEMO, org, max_file_bytes=ingest.max_file_bytes)
         if isinstance(d, SourceDocument)
     ]
     corpus = Corpus([], [], [], [], np.zeros(0), np.zeros(0))
@@ -186,7 +201,7 @@ def load_corpus() -> Corpus:
         corpus.chunk_texts += [c.text for c in chunks]
         chunk_doc += [index] * len(chunks)
         current += [c.text for c in chunks]
-        if len(current) >= 64:  # Ingestor.batch_chunks
+        if len(current) >= ingest.batch_chunks:  # as Ingestor groups its writes
             corpus.groups.append(current)
             current = []
     if current:
@@ -232,83 +247,124 @@ class ModelResult:
         return (self.mrr + self.natural_recall_at_5) / 2
 
 
-def evaluate(
-    name: str, models_dir: Path, corpus: Corpus, known: list[int], natural: list[list[int]]
-) -> ModelResult:
-    settings = load_settings(models_dir.parent)
+@dataclass
+class Loaded:
+    name: str
+    emb: SentenceEmbeddings
+    assemble_s: float
+    load_s: float
+
+
+def load_model(name: str, models_dir: Path) -> Loaded:
+    settings = default_settings()  # batch_size, dtype auto
     start = time.perf_counter()
     ref = resolve_embedding_model(name, models_dir)
     assemble_s = time.perf_counter() - start
     emb = SentenceEmbeddings(
-        model_path=ref.path, batch_size=settings.embedding.batch_size, dtype="auto"
+        model_path=ref.path,
+        batch_size=settings.embedding.batch_size,
+        dtype=settings.embedding.dtype,
     )
+    import sentence_transformers  # noqa: F401  # imported before timing: same cost for both
+
     start = time.perf_counter()
-    emb.embed_query("warm-up")
+    emb.embed_query("warm-up")  # weights + first encode
     load_s = time.perf_counter() - start
     say(
-        f"{name}: {ref.path.name}, dim {emb.dimension}, dtype auto -> {emb.resolved_dtype}; "
-        f"resolve/assemble {assemble_s:.1f} s, load {load_s:.1f} s"
+        f"{name}: {ref.path.name}, dim {emb.dimension}, dtype {settings.embedding.dtype} -> "
+        f"{emb.resolved_dtype}; resolve/assemble {assemble_s:.1f} s, load {load_s:.1f} s"
     )
+    return Loaded(name, emb, assemble_s, load_s)
 
-    emb.embed_documents(corpus.groups[0][:16])  # warm-up
+
+def embed_pass(emb: SentenceEmbeddings, corpus: Corpus) -> tuple[np.ndarray, float]:
+    """(chunk vectors, chunks/s), one embed_documents call per ingest-sized group."""
     start = time.perf_counter()
     vectors: list[list[float]] = []
     for group in corpus.groups:
         vectors += emb.embed_documents(group)
-    seconds = time.perf_counter() - start
-    chunk_vecs = np.asarray(vectors, dtype=np.float32)
-    rate = len(vectors) / seconds
-    say(f"  embedded {len(vectors)} chunks in {seconds:.1f} s -> {rate:.1f} chunks/s")
+    rate = len(vectors) / (time.perf_counter() - start)
+    return np.asarray(vectors, dtype=np.float32), rate
 
-    # Single-query latency: the natural queries and 25 titles, one embed_query call each.
+
+def evaluate(
+    models: list[Loaded], corpus: Corpus, known: list[int], natural: list[list[int]], passes: int
+) -> tuple[list[ModelResult], list[np.ndarray]]:
+    # Speed first, the models alternating (a, b, a, b): load from elsewhere on the machine hits
+    # both alike; each model's best pass counts.
+    for m in models:
+        m.emb.embed_documents(corpus.groups[0][:16])  # warm-up
+    # Single-query latency: the natural queries and 25 titles, one embed_query call each,
+    # alternating between the models; measured once per pass, and each model keeps its
+    # quietest round (lowest p50), so one burst of load from elsewhere does not decide it.
     single = [q for q, _ in NATURAL_QUERIES] + [corpus.titles[i] for i in known[:25]]
-    for q in single[:3]:
-        emb.embed_query(q)
-    times: list[float] = []
-    for q in single:
-        t0 = time.perf_counter()
-        emb.embed_query(q)
-        times.append((time.perf_counter() - t0) * 1000)
-    q50, q95 = float(np.percentile(times, 50)), float(np.percentile(times, 95))
-    say(f"  one query: p50 {q50:.1f} ms, p95 {q95:.1f} ms ({len(times)} queries)")
+    for m in models:
+        for q in single[:3]:
+            m.emb.embed_query(q)
+    rates: dict[str, list[float]] = {m.name: [] for m in models}
+    rounds: dict[str, list[list[float]]] = {m.name: [] for m in models}
+    chunk_vecs: dict[str, np.ndarray] = {}
+    for _ in range(passes):
+        for m in models:
+            vecs, rate = embed_pass(m.emb, corpus)
+            chunk_vecs.setdefault(m.name, vecs)
+            rates[m.name].append(rate)
+        times: dict[str, list[float]] = {m.name: [] for m in models}
+        for q in single:
+            for m in models:
+                t0 = time.perf_counter()
+                m.emb.embed_query(q)
+                times[m.name].append((time.perf_counter() - t0) * 1000)
+        for m in models:
+            rounds[m.name].append(times[m.name])
+    best_round: dict[str, list[float]] = {}
+    for m in models:
+        passes_text = ", ".join(f"{r:.1f}" for r in rates[m.name])
+        p50s = ", ".join(f"{np.percentile(t, 50):.1f}" for t in rounds[m.name])
+        say(
+            f"  {m.name}: embedding {len(corpus.chunk_texts)} chunks, passes {passes_text} "
+            f"chunks/s; one query p50 per round {p50s} ms"
+        )
+        best_round[m.name] = min(rounds[m.name], key=lambda t: float(np.percentile(t, 50)))
 
-    title_vecs = np.asarray(
-        emb.embed_documents([corpus.titles[i] for i in known]), dtype=np.float32
-    )
-    scores = doc_scores(title_vecs, chunk_vecs, corpus)
-    ranks = np.asarray([ranks_of(scores[row], [doc])[0] for row, doc in enumerate(known)])
-    r1, r5 = float((ranks <= 1).mean()), float((ranks <= 5).mean())
-    mrr = float((1.0 / ranks).mean())
-
-    nat_vecs = np.asarray(emb.embed_documents([q for q, _ in NATURAL_QUERIES]), dtype=np.float32)
-    nat_scores = doc_scores(nat_vecs, chunk_vecs, corpus)
-    nat_ranks = [ranks_of(nat_scores[i], rel) for i, rel in enumerate(natural)]
-    nat_recall = float(np.mean([sum(r <= 5 for r in rs) / len(rs) for rs in nat_ranks]))
-    nat_hit = float(np.mean([min(rs) <= 5 for rs in nat_ranks]))
-    nat_mrr = float(np.mean([1.0 / min(rs) for rs in nat_ranks]))
-    say(
-        f"  known-item ({len(known)} titles): recall@1 {r1:.3f}, recall@5 {r5:.3f}, MRR {mrr:.3f}"
-        f"; natural ({len(natural)} queries): recall@5 {nat_recall:.3f}, hit@5 {nat_hit:.3f}, "
-        f"MRR {nat_mrr:.3f}"
-    )
-    return ModelResult(
-        name=name,
-        dim=emb.dimension,
-        dtype=emb.resolved_dtype,
-        assemble_s=assemble_s,
-        load_s=load_s,
-        chunks_per_s=rate,
-        query_p50_ms=q50,
-        query_p95_ms=q95,
-        known_items=len(known),
-        recall_at_1=r1,
-        recall_at_5=r5,
-        mrr=mrr,
-        natural_recall_at_5=nat_recall,
-        natural_hit_at_5=nat_hit,
-        natural_mrr=nat_mrr,
-        natural_ranks=nat_ranks,
-    )
+    results: list[ModelResult] = []
+    nat_top: list[np.ndarray] = []
+    for m in models:
+        emb, vecs = m.emb, chunk_vecs[m.name]
+        title_vecs = np.asarray(
+            emb.embed_documents([corpus.titles[i] for i in known]), dtype=np.float32
+        )
+        scores = doc_scores(title_vecs, vecs, corpus)
+        ranks = np.asarray([ranks_of(scores[row], [doc])[0] for row, doc in enumerate(known)])
+        nat_vecs = np.asarray(
+            emb.embed_documents([q for q, _ in NATURAL_QUERIES]), dtype=np.float32
+        )
+        nat_scores = doc_scores(nat_vecs, vecs, corpus)
+        nat_top.append(np.argsort(-nat_scores, axis=1)[:, :5])
+        nat_ranks = [ranks_of(nat_scores[i], rel) for i, rel in enumerate(natural)]
+        results.append(
+            ModelResult(
+                name=m.name,
+                dim=emb.dimension,
+                dtype=emb.resolved_dtype,
+                assemble_s=m.assemble_s,
+                load_s=m.load_s,
+                chunks_per_s=max(rates[m.name]),
+                query_p50_ms=float(np.percentile(best_round[m.name], 50)),
+                query_p95_ms=float(np.percentile(best_round[m.name], 95)),
+                known_items=len(known),
+                recall_at_1=float((ranks <= 1).mean()),
+                recall_at_5=float((ranks <= 5).mean()),
+                mrr=float((1.0 / ranks).mean()),
+                natural_recall_at_5=float(
+                    np.mean([sum(r <= 5 for r in rs) / len(rs) for rs in nat_ranks])
+                ),
+                natural_hit_at_5=float(np.mean([min(rs) <= 5 for rs in nat_ranks])),
+                natural_mrr=float(np.mean([1.0 / min(rs) for rs in nat_ranks])),
+                natural_ranks=nat_ranks,
+            )
+        )
+    return results, nat_top
 
 
 def recommend(default: ModelResult, other: ModelResult) -> str:
@@ -334,10 +390,10 @@ def recommend(default: ModelResult, other: ModelResult) -> str:
         )
     if gain > -QUALITY_MARGIN:
         return (
-            f"Keep {default.name}: {other.name} is no better within {QUALITY_MARGIN} on this "
-            f"demo ({figures})."
+            f"Keep {default.name}: {other.name}'s gain is below the {QUALITY_MARGIN} margin on "
+            f"this demo: {figures}."
         )
-    return f"Keep {default.name}: it is both better and faster ({figures})."
+    return f"Keep {default.name}: it is both better and faster: {figures}."
 
 
 def table(results: list[ModelResult]) -> str:
@@ -363,10 +419,14 @@ def main(argv: list[str] | None = None) -> int:
         help="where mpnet is assembled (default: a temporary directory, removed at the end)",
     )
     parser.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--passes", type=int, default=3, help="embedding passes per model")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="top 5 documents per natural query"
+    )
     args = parser.parse_args(argv)
-    quiet_offline_env()
+    configure_offline_env()
 
-    corpus = load_corpus()
+    corpus = load_corpus(default_settings().ingest)
     say(
         f"demo: {len(corpus.doc_ids)} documents, {len(corpus.chunk_texts)} chunks "
         f"(max_chunk_chars {MAX_CHUNK_CHARS}); chunk texts are exact body slices, no title "
@@ -400,21 +460,37 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="perfagent-bench-models-"))
         models_dir = tmp / "models"
     try:
-        results = [
-            evaluate(name, models_dir, corpus, known, natural) for name in ("minilm", "mpnet")
-        ]
+        models = [load_model(name, models_dir) for name in ("minilm", "mpnet")]
+        results, nat_top = evaluate(models, corpus, known, natural, args.passes)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+    for r in results:
+        say(
+            f"  {r.name}: known-item ({r.known_items} titles) recall@1 {r.recall_at_1:.3f}, "
+            f"recall@5 {r.recall_at_5:.3f}, MRR {r.mrr:.3f}; natural recall@5 "
+            f"{r.natural_recall_at_5:.3f}, hit@5 {r.natural_hit_at_5:.3f}, MRR "
+            f"{r.natural_mrr:.3f}; one query p50 {r.query_p50_ms:.1f} ms, "
+            f"p95 {r.query_p95_ms:.1f} ms"
+        )
 
     say()
     say("natural queries, rank of each relevant document (minilm | mpnet):")
     for i, (query, _) in enumerate(NATURAL_QUERIES):
         ranks = " | ".join(",".join(map(str, r.natural_ranks[i])) for r in results)
         say(f"  {ranks:>16}  {query}")
+        if args.verbose:
+            for r, top in zip(results, nat_top, strict=True):
+                say(f"      {r.name} top 5: " + ", ".join(corpus.sources[d] for d in top[i]))
     say()
     say(table(results))
     say()
+    say(
+        "quality = mean of known-item MRR and natural recall@5: "
+        + ", ".join(f"{r.name} {r.quality:.3f}" for r in results)
+        + f"; margin for switching {QUALITY_MARGIN}, speed targets ingest >= "
+        f"{INGEST_TARGET_CHUNKS_S:.0f} chunks/s and query < {QUERY_BUDGET_MS:.0f} ms"
+    )
     line = recommend(results[0], results[1])
     say(f"Recommendation: {line}")
     if args.json_out:

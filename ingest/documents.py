@@ -33,6 +33,20 @@ DocType = Literal[
 ]
 DOC_TYPES: tuple[str, ...] = get_args(DocType)
 Visibility = Literal["default", "management"]
+# Bumped when the stored chunk metadata changes shape, so the next ingest rewrites old chunks.
+METADATA_VERSION = "2"
+
+
+def audience_key(employee_id: str, visibility: str) -> str:
+    """One metadata value that says who a chunk is shown to beyond managers and HR.
+
+    The subject may read `<id>`, never `<id>#management`. Encoding this in a single key turns an
+    employee's permission filter into one equality, which Chroma evaluates far faster than the
+    equivalent `employee_id == X and visibility != management` (bench/retrieval_bench.py).
+    """
+    return employee_id if visibility != "management" else f"{employee_id}#management"
+
+
 TEXT_SUFFIXES = (".md", ".txt")
 BINARY_SUFFIXES = (".pdf", ".docx")
 DOCUMENT_SUFFIXES = (*TEXT_SUFFIXES, ".jsonl", *BINARY_SUFFIXES)
@@ -84,7 +98,8 @@ class SourceDocument:
     @property
     def content_hash(self) -> str:
         payload = json.dumps(
-            [self.fields.model_dump(mode="json"), self.text, CHUNKER_VERSION], sort_keys=True
+            [self.fields.model_dump(mode="json"), self.text, CHUNKER_VERSION, METADATA_VERSION],
+            sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 

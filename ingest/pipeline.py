@@ -21,6 +21,7 @@ from perfagent.ingest.chunking import chunk_spans
 from perfagent.ingest.documents import (
     Skipped,
     SourceDocument,
+    audience_key,
     iter_document_files,
     read_documents,
 )
@@ -92,6 +93,7 @@ def chunk_document(doc: SourceDocument, max_chars: int) -> list[PendingChunk]:
         "date_int": date_to_int(f.date),
         "title": f.title,
         "visibility": f.visibility,
+        "audience": audience_key(f.employee_id, f.visibility),
         "doc_hash": doc.content_hash,
         "n_chunks": len(spans),
     }

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from perfagent.errors import PermissionRefusal
+from perfagent.ingest.documents import audience_key
 from perfagent.org import OrgChart, Person
 from perfagent.periods import Period
 from perfagent.store.chroma_store import Where
@@ -85,12 +86,7 @@ class AccessPolicy:
     ) -> Where | None:
         clauses: list[Where] = []
         if not viewer.is_hr:
-            own: Where = {
-                "$and": [
-                    {"employee_id": viewer.employee_id},
-                    {"visibility": {"$ne": "management"}},
-                ]
-            }
+            own: Where = {"audience": audience_key(viewer.employee_id, "default")}
             managed = sorted(viewer.managed or ())
             clauses.append({"$or": [own, {"employee_id": {"$in": managed}}]} if managed else own)
         if employee_id is not None:

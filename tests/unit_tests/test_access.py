@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from perfagent.errors import BadInputError, PermissionRefusal
+from perfagent.ingest.documents import audience_key
 from perfagent.org import OrgChart
 from perfagent.periods import parse_period
 from perfagent.retrieval.access import PEER_LABEL, AccessPolicy, Viewer
@@ -22,7 +23,7 @@ SUB_LEAD = "E006"  # Billing, reports to E003: E010, E011, E012
 IC = "E014"  # Platform, reports to E004
 PEER = "E013"  # also reports to E004
 
-OWN_DEFAULT = {"$and": [{"employee_id": IC}, {"visibility": {"$ne": "management"}}]}
+OWN_DEFAULT = {"audience": IC}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,7 @@ def meta(
         "author_id": author_id or employee_id,
         "doc_type": doc_type,
         "visibility": visibility,
+        "audience": audience_key(employee_id, visibility),
         "date_int": date_int,
     }
 
@@ -105,7 +107,7 @@ def test_employee_filter_is_own_documents_without_management_ones(policy: Access
 
 def test_manager_filter_adds_the_whole_subtree(policy: AccessPolicy) -> None:
     where = policy.where_filter(policy.viewer(MANAGER))
-    own = {"$and": [{"employee_id": MANAGER}, {"visibility": {"$ne": "management"}}]}
+    own = {"audience": MANAGER}
     subtree = sorted(f"E{n:03d}" for n in range(6, 13))
     assert where == {"$or": [own, {"employee_id": {"$in": subtree}}]}
     # Transitive: E010 reports to E006, who reports to E003.
@@ -116,7 +118,7 @@ def test_sub_lead_filter_is_only_their_own_team(policy: AccessPolicy) -> None:
     where = policy.where_filter(policy.viewer(SUB_LEAD))
     assert where is not None
     assert where["$or"][1] == {"employee_id": {"$in": ["E010", "E011", "E012"]}}
-    assert where["$or"][0]["$and"][0] == {"employee_id": SUB_LEAD}
+    assert where["$or"][0] == {"audience": SUB_LEAD}
 
 
 def test_hr_filter_has_no_access_clause(policy: AccessPolicy) -> None:
@@ -134,7 +136,7 @@ def test_filters_combine_subject_types_and_period(policy: AccessPolicy) -> None:
     )
     assert where is not None
     clauses = where["$and"]
-    assert clauses[0]["$or"][0]["$and"][0] == {"employee_id": MANAGER}  # the access clause stays
+    assert clauses[0]["$or"][0] == {"audience": MANAGER}  # the access clause stays
     assert clauses[1:] == [
         {"employee_id": "E010"},
         {"doc_type": {"$in": ["peer_feedback", "manager_note"]}},
