@@ -27,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,10 @@ def load_model(name: str, models_dir: Path) -> Loaded:
         dtype=settings.embedding.dtype,
     )
     import sentence_transformers  # noqa: F401  # imported before timing: same cost for both
+
+    # store/embeddings.py calls a sentence-transformers method renamed in 6.x (a FutureWarning
+    # on every load): not this script's to fix. Set after the import, which adds its own filters.
+    warnings.filterwarnings("ignore", message=".*get_sentence_embedding_dimension.*")
 
     start = time.perf_counter()
     emb.embed_query("warm-up")  # weights + first encode
