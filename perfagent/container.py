@@ -23,6 +23,10 @@ from perfagent.store.embeddings import (
 if TYPE_CHECKING:  # later layers are imported lazily: a command loads only what it uses
     from perfagent.ingest.pipeline import Ingestor
     from perfagent.retrieval.search import SearchService
+    from perfagent.tools.drafting import DraftingService
+    from perfagent.tools.judge import EvidenceJudge
+    from perfagent.tools.rubric import Rubric
+    from perfagent.tools.scoring import ScoringService
 
 
 class Container:
@@ -93,6 +97,58 @@ class Container:
         return SearchService(
             self.store, self.embeddings, self.org, default_k=self.settings.retrieval.k
         )
+
+    @cached_property
+    def judge_embeddings(self) -> SentenceEmbeddings:
+        """The judge's head is trained on MiniLM vectors: reuse the store's model when it is
+        MiniLM, load MiniLM beside it otherwise."""
+        if self.embedding_model.key == "minilm":
+            return self.embeddings
+        ref = resolve_embedding_model("minilm", self.settings.models_dir)
+        return SentenceEmbeddings(
+            model_path=ref.path,
+            batch_size=self.settings.embedding.batch_size,
+            dtype=self.settings.embedding.dtype,
+        )
+
+    @cached_property
+    def rubric(self) -> Rubric:
+        from perfagent.tools.rubric import load_rubric
+
+        path = self.settings.scoring.rubric
+        return load_rubric(Path(path).expanduser() if path else None)
+
+    @cached_property
+    def judge(self) -> EvidenceJudge:
+        from perfagent.tools.judge import DEFAULT_MODEL_DIR, EvidenceJudge, JudgeModel
+
+        path = self.settings.scoring.judge_model
+        base = resolve_embedding_model("minilm", self.settings.models_dir)
+        model = JudgeModel(
+            base.path,
+            Path(path).expanduser() if path else DEFAULT_MODEL_DIR,
+            dtype=self.settings.embedding.dtype,
+        )
+        return EvidenceJudge(model, self.rubric, self.judge_embeddings)
+
+    @cached_property
+    def scoring_service(self) -> ScoringService:
+        from perfagent.tools.scoring import ScoringService
+
+        return ScoringService(
+            self.store,
+            self.org,
+            self.judge,
+            self.rubric,
+            default_period=self.search_service.default_period,
+        )
+
+    @cached_property
+    def drafting_service(self) -> DraftingService:
+        from perfagent.tools.drafting import DraftingService
+        from perfagent.tools.verifier import CitationVerifier
+
+        return DraftingService(self.scoring_service, CitationVerifier(self.judge_embeddings))
 
     def ingestor(self) -> Ingestor:
         from perfagent.ingest.pipeline import Ingestor

@@ -44,6 +44,14 @@ class RetrievalSettings(BaseModel):
     k: int = Field(gt=0, le=100)
 
 
+class ScoringSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rubric: str = Field("", description="a rubric YAML file; empty for the bundled default")
+    judge_model: str = Field(
+        "", description="a fine-tuned judge directory; empty for the bundled tools/judge_model"
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     home: Path
@@ -51,6 +59,7 @@ class Settings(BaseModel):
     chroma: ChromaSettings
     ingest: IngestSettings
     retrieval: RetrievalSettings
+    scoring: ScoringSettings = ScoringSettings()
 
     @property
     def chroma_dir(self) -> Path:

@@ -54,6 +54,7 @@ class JudgedEvidence:
     source: Source
     polarity: float  # -1 (against) .. 1 (for)
     relevance: float  # 0..1: how surely the quote is about this dimension
+    offset: int = 0  # where the quote starts in its document (ordering only)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ def aggregate(
 ) -> DimensionScore:
     """Score one dimension from its judged evidence (order-independent and deterministic)."""
     policy = policy or AggregationPolicy()
-    ordered = sorted(items, key=lambda e: (e.date, e.chunk_id, e.quote))
+    # Document order, not chunk ids: a copy whose names differ in length chunks differently,
+    # and float sums must add the same numbers in the same order to give the same score.
+    ordered = sorted(items, key=lambda e: (e.date, e.doc_id, e.offset, e.quote))
     documents = {e.doc_id for e in ordered}
     if len(ordered) < policy.min_items or len(documents) < policy.min_documents:
         return DimensionScore(name, None, "insufficient", _chain(ordered, [0.0] * len(ordered), 0))
