@@ -24,6 +24,8 @@ class Dimension(BaseModel):
     description: str
     levels: dict[int, str]
     signals: Signals
+    # Concrete next steps a draft may suggest when this dimension is among the lowest scored.
+    advice: list[str] = Field(default_factory=list)
 
 
 class Scale(BaseModel):
