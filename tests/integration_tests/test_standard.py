@@ -8,6 +8,7 @@ import pytest
 from langchain_tests.integration_tests import (
     EmbeddingsIntegrationTests,
     RetrieversIntegrationTests,
+    ToolsIntegrationTests,
 )
 from pydantic import ValidationError
 
@@ -55,3 +56,86 @@ def test_retriever_viewer_cannot_be_changed_at_query_time(demo_container: Any) -
     assert docs and {d.metadata["employee_id"] for d in docs} == {"E010"}
     with pytest.raises(ValidationError):  # frozen: the bound viewer cannot be swapped either
         retriever.viewer = service.policy.viewer("E001")  # type: ignore[misc]
+
+
+# --- the agent's tools ---------------------------------------------------------------------------
+# How the standard tests reach tools whose viewer is injected: each tool takes
+# `runtime: ToolRuntime[AgentContext]`, which LangGraph's ToolNode adds to the ToolCall's `args`
+# right before `tool.invoke(tool_call)` (it is not in the model's schema). langchain-tests 1.1.9
+# has no hook for injected arguments; it invokes `tool.invoke(ToolCall(args=
+# tool_invoke_params_example))` and `tool.invoke(tool_invoke_params_example)`. So the example
+# here is what the ToolNode passes: the model's arguments plus `runtime`, a real ToolRuntime whose
+# context is Dana Whitfield (E003, a manager) signed in. The standard tests run unmodified and
+# check real results (an artifact, string content) over the ingested demo. The model-visible
+# example without `runtime` is checked against the schema by the unit standard tests.
+
+
+class _AgentToolIntegration(ToolsIntegrationTests):
+    tool_name: ClassVar[str]
+    _services: ClassVar[Any] = None
+
+    @pytest.fixture(autouse=True)
+    def _demo_tools(self, demo_container: Any) -> None:
+        from perfagent.tools.agent_tools import ToolServices
+
+        if _AgentToolIntegration._services is None:
+            _AgentToolIntegration._services = ToolServices.from_container(demo_container)
+
+    @property
+    def tool_constructor(self) -> Any:
+        from perfagent.tools.agent_tools import build_tools
+
+        tools = {t.name: t for t in build_tools(self._services)}
+        assert self.tool_name in tools, f"no {self.tool_name} tool (is its service wired?)"
+        return tools[self.tool_name]
+
+    def runtime(self, employee_id: str) -> Any:
+        """The runtime LangGraph's ToolNode injects for `context=AgentContext(viewer)`."""
+        from langchain.tools import ToolRuntime
+
+        from perfagent.tools.agent_tools import AgentContext
+
+        viewer = self._services.search_service.policy.viewer(employee_id)
+        return ToolRuntime(
+            state={"messages": []},
+            context=AgentContext(viewer),
+            config={},
+            stream_writer=lambda _chunk: None,
+            tool_call_id="123",
+            store=None,
+        )
+
+
+class TestRetrieveDocumentsToolIntegration(_AgentToolIntegration):
+    tool_name = "retrieve_documents"
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {
+            "employee": "Michael Brennan",
+            "query": "missed the committed date",
+            "period": "2026",
+            "runtime": self.runtime("E003"),
+        }
+
+
+class TestScoreDimensionsToolIntegration(_AgentToolIntegration):
+    tool_name = "score_dimensions"
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"employee": "E007", "period": "2026", "runtime": self.runtime("E003")}
+
+
+class TestDraftFeedbackToolIntegration(_AgentToolIntegration):
+    """Skipped only while `perfagent.tools.drafting` cannot be imported."""
+
+    tool_name = "draft_feedback"
+
+    @pytest.fixture(autouse=True)
+    def _drafting(self, _demo_tools: None) -> None:
+        pytest.importorskip("perfagent.tools.drafting")
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"employee": "Michael", "kind": "manager", "runtime": self.runtime("E003")}
