@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 
-.PHONY: demo test install mpnet lint bench clean
+.PHONY: demo test install mpnet lint bench judge eval clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,17 @@ demo: install
 	@echo '== Sofia Rossi (E008, an engineer): the same query sees only her own documents'
 	$(BIN)/perfagent search --home $(DEMO_HOME) --as E008 "missed deadline" --k 3
 	@echo
+	@echo '== Dana scores Sofia (advisory evidence summary; every number traces to quotes)'
+	$(BIN)/perfagent score --home $(DEMO_HOME) --as E003 Sofia
+	@echo
+	@echo '== Noah Fischer (E012) joined in September: mostly insufficient evidence'
+	$(BIN)/perfagent score --home $(DEMO_HOME) --as E003 E012
+	@echo
+	@echo '== Michael Brennan (E007) drafts his self-review; every point cites its source'
+	$(BIN)/perfagent draft --home $(DEMO_HOME) --as E007 me --kind self
+	@echo
 	@echo 'Try more: $(BIN)/perfagent search --home $(DEMO_HOME) --as E001 "incident review" --json'
+	@echo '          $(BIN)/perfagent draft --home $(DEMO_HOME) --as E003 "Micheal" --kind manager --json'
 
 # pytest exits 5 when it collects no tests: that is not a failure of the suite.
 test: install $(VENV)/.installed-mpnet
@@ -53,6 +63,14 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/retrieval_bench.py
+	$(BIN)/python bench/scoring_bench.py
+
+# Retrain the evidence judge (tools/judge_model/) from data/judge_train/: ~10 min on 2 cores.
+judge: install
+	$(BIN)/python -m perfagent.finetune.judge_model
+
+eval: install
+	$(BIN)/perfagent eval scoring
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

@@ -167,7 +167,8 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     raise ValueError("front matter is not closed by a '---' line")
 
 
-def _extract_binary(path: Path) -> str:
+def extract_binary_text(path: Path) -> str:
+    """The text of a .pdf or .docx file, paragraphs separated by blank lines."""
     if path.suffix.lower() == ".pdf":
         from pypdf import PdfReader
 
@@ -178,7 +179,8 @@ def _extract_binary(path: Path) -> str:
     return "\n\n".join(p.text for p in DocxDocument(str(path)).paragraphs if p.text.strip())
 
 
-def _sidecar(path: Path) -> Path | None:
+def sidecar_of(path: Path) -> Path | None:
+    """The metadata sidecar of a .pdf/.docx file, if there is one."""
     for candidate in (path.with_name(path.name + ".meta.yaml"), path.with_suffix(".meta.yaml")):
         if candidate.is_file():
             return candidate
@@ -233,7 +235,7 @@ class DocumentReader:
                 yield from self._read_jsonl(path, source)
                 return
             if suffix in BINARY_SUFFIXES:
-                sidecar = _sidecar(path)
+                sidecar = sidecar_of(path)
                 if sidecar is None:
                     raise ValueError(f"no sidecar {path.name}.meta.yaml with its fields")
                 try:
@@ -245,7 +247,7 @@ class DocumentReader:
                 if not isinstance(meta, dict):
                     raise ValueError(f"sidecar {sidecar.name} is not a YAML mapping")
                 try:
-                    text = _extract_binary(path)
+                    text = extract_binary_text(path)
                 except Exception as exc:  # pypdf/python-docx raise many types on bad files
                     raise ValueError(
                         f"cannot read {suffix[1:]} ({exc.__class__.__name__})"

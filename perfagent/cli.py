@@ -19,6 +19,13 @@ from perfagent.offline import configure_offline_env
 configure_offline_env()  # before any Hugging Face library is imported
 
 
+def _data_dir() -> Path:
+    """The bundled data sets (the `perfagent.data` package: data/ in a checkout)."""
+    from importlib.resources import files
+
+    return Path(str(files("perfagent.data")))
+
+
 def _container(args: argparse.Namespace, *, writable: bool = False, purpose: str = ""):
     from perfagent.container import Container
     from perfagent.settings import load_settings
@@ -84,6 +91,96 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subject(container: Any, viewer: Any, employee: str) -> str:
+    """The employee argument (an id or a name) as an id the viewer may see."""
+    from perfagent.retrieval.people import resolve_person
+
+    return resolve_person(container.org, viewer, employee).employee_id
+
+
+def _dimensions(value: str | None) -> list[str] | None:
+    return [d.strip() for d in value.split(",") if d.strip()] if value else None
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from perfagent.periods import parse_period
+
+    container = _container(args)
+    viewer = container.search_service.policy.viewer(args.as_id)
+    subject = _subject(container, viewer, args.employee)
+    period = parse_period(args.period) if args.period else None
+    report = container.scoring_service.score(
+        viewer, subject, period=period, dimensions=_dimensions(args.dimensions)
+    )
+    if args.json:
+        _emit_json(report.to_json())
+    else:
+        print(report.to_text())
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    from perfagent.periods import parse_period
+
+    container = _container(args)
+    viewer = container.search_service.policy.viewer(args.as_id)
+    if args.kind == "peer":
+        # A peer draft uses only the writer's own documents: resolve among everyone, since the
+        # writer may name a colleague whose documents they cannot see.
+        from perfagent.retrieval.access import Viewer
+
+        subject = _subject(container, Viewer(viewer.person, None), args.employee)
+    else:
+        subject = _subject(container, viewer, args.employee)
+    period = parse_period(args.period) if args.period else None
+    draft = container.drafting_service.draft(
+        viewer, subject, args.kind, period=period, dimensions=_dimensions(args.dimensions)
+    )
+    if args.json:
+        _emit_json(draft.to_json())
+    else:
+        print(draft.to_text())
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from perfagent.tools.evaluation import evaluate_scoring
+
+    sets = {"demo": _data_dir() / "demo", "eval_alt": _data_dir() / "eval_alt"}
+    chosen = args.set or ["demo", "eval_alt"]
+    results = []
+    shared = None
+    for name in chosen:
+        source = sets.get(name, Path(name))
+        if not source.is_dir():
+            raise BadInputError(f"{source}: no such evaluation set (demo, eval_alt or a directory)")
+        print(f"evaluating {source} ...", file=sys.stderr)
+        result = evaluate_scoring(
+            source, swap=not args.no_swap, drafts=not args.no_drafts, embeddings=shared
+        )
+        results.append(result)
+    if args.json:
+        _emit_json({"scoring": [r.to_json() for r in results]})
+        return 0
+    for r in results:
+        mean = "n/a" if r.mean_spearman is None else f"{r.mean_spearman:.2f}"
+        print(f"{r.name}: mean Spearman {mean}")
+        for dim, rho in r.spearman.items():
+            print(f"  {dim:<14} {'n/a' if rho is None else f'{rho:+.2f}'}")
+        if r.thin_insufficient_share is not None:
+            print(
+                f"  thin-evidence people: {r.thin_insufficient_share:.0%} of dimensions insufficient"
+            )
+        print(
+            f"  draft sentences supported: {r.draft_supported_before_repair:.1%} as drafted, "
+            f"{r.draft_supported_after_repair:.1%} after the verifier ({r.draft_sentences} sentences)"
+        )
+        if r.max_swap_change is not None:
+            print(f"  largest score change under name/pronoun swaps: {r.max_swap_change:g}")
+        print(f"  score one person (warm, median): {r.score_seconds_median:.2f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfagent", description="Evidence-based performance feedback, offline."
@@ -114,6 +211,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, help="number of results (default 8)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("score", parents=[common], help="dimension scores with evidence")
+    p.add_argument("--as", dest="as_id", required=True, metavar="ID", help="the viewer")
+    p.add_argument("employee", help="an employee id or name")
+    p.add_argument("--period", metavar="P", help="2026-Q3, 2026-H1, 2026, 2026-07 or A..B")
+    p.add_argument("--dimensions", metavar="D,D", help="only these dimensions (comma-separated)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("draft", parents=[common], help="a feedback draft with citations")
+    p.add_argument("--as", dest="as_id", required=True, metavar="ID", help="the viewer")
+    p.add_argument("employee", help="an employee id or name")
+    p.add_argument("--kind", required=True, choices=["manager", "self", "peer"])
+    p.add_argument("--period", metavar="P", help="2026-Q3, 2026-H1, 2026, 2026-07 or A..B")
+    p.add_argument("--dimensions", metavar="D,D", help="only these dimensions (comma-separated)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser("eval", help="the project's own evaluations")
+    eval_sub = p.add_subparsers(dest="evaluation", required=True)
+    e = eval_sub.add_parser("scoring", help="scores vs designed levels, drafts, swap fairness")
+    e.add_argument(
+        "--set", action="append", metavar="NAME", help="demo, eval_alt or a directory (repeat)"
+    )
+    e.add_argument("--no-swap", action="store_true", help="skip the name/pronoun swap test")
+    e.add_argument("--no-drafts", action="store_true", help="skip the draft checks")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
     return parser
 
 

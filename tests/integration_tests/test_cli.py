@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from perfagent.errors import StoreBusyError
-from perfagent.ingest.documents import _extract_binary
+from perfagent.ingest.documents import extract_binary_text
 from perfagent.org import OrgChart
 from perfagent.store.lock import DirectoryLock
 
@@ -44,7 +44,7 @@ def source_text(doc_id: str) -> str:
     """The text of a demo document, found from its doc_id (jsonl lines are `file#L<n>`)."""
     path, _, line = doc_id.partition("#L")
     if path.endswith((".pdf", ".docx")):
-        return _extract_binary(REPO / "data" / path)
+        return extract_binary_text(REPO / "data" / path)
     raw = (REPO / "data" / path).read_text(encoding="utf-8")
     return json.loads(raw.splitlines()[int(line) - 1])["text"] if line else raw
 
