@@ -1,7 +1,8 @@
 """Turn judged evidence into a dimension score with an evidence chain (pure, deterministic).
 
 Each piece of evidence is a verbatim quote that a judge has tied to one dimension with a
-polarity in [-1, 1] and a relevance in (0, 1]. This module only weighs and adds them up:
+polarity in [-1, 1], a relevance in (0, 1] and a certainty of direction in [0, 1]. This module
+only weighs (source x relevance x certainty) and adds them up:
 
 - attribution: what people say about themselves weighs less than what others observed;
 - recency balance: no single week may carry more than `week_cap` of a dimension's weight, so
@@ -52,8 +53,12 @@ class JudgedEvidence:
     date: date
     doc_type: str
     source: Source
-    polarity: float  # -1 (against) .. 1 (for)
+    polarity: float  # -1 (against) .. 1 (for): direction times strength
     relevance: float  # 0..1: how surely the quote is about this dimension
+    # 0..1: how surely the quote points one way. A plan or a neutral status line can be about a
+    # dimension without saying anything good or bad; weighing it fully would drag every score
+    # towards the midpoint however clear the rest of the evidence is.
+    certainty: float = 1.0
     offset: int = 0  # where the quote starts in its document (ordering only)
 
 
@@ -115,7 +120,7 @@ def aggregate(
     documents = {e.doc_id for e in ordered}
     if len(ordered) < policy.min_items or len(documents) < policy.min_documents:
         return DimensionScore(name, None, "insufficient", _chain(ordered, [0.0] * len(ordered), 0))
-    weights = [_source_weight(e.source, policy) * e.relevance for e in ordered]
+    weights = [_source_weight(e.source, policy) * e.relevance * e.certainty for e in ordered]
     weights = _cap_weeks(ordered, weights, policy.week_cap)
     denominator = sum(weights) + policy.prior_strength
     half_range = (policy.scale_max - policy.scale_min) / 2

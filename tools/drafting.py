@@ -46,8 +46,14 @@ DOC_TYPE_LABELS = {
     "one_on_one": "one-on-one note",
     "recognition": "recognition post",
 }
-# Evidence whose judged polarity is weaker than this is neither a strength nor a growth area.
-MIN_POLARITY = 0.2
+# Evidence whose direction the judge is less sure of than this is neither a strength nor a
+# growth area (certainty 0 = no direction, 1 = certain).
+MIN_CERTAINTY = 0.4
+
+
+def _leaning(w: WeighedEvidence) -> float:
+    """Direction times certainty: > 0 for a strength, < 0 for a growth area."""
+    return (1.0 if w.evidence.polarity > 0 else -1.0) * w.evidence.certainty
 
 
 @dataclass(frozen=True)
@@ -255,8 +261,8 @@ class DraftingService:
     ) -> list[WeighedEvidence]:
         picked: list[WeighedEvidence] = []
         for w in dim.evidence:  # strongest effect first
-            pol = w.evidence.polarity
-            if (pol >= MIN_POLARITY) if positive else (pol <= -MIN_POLARITY):
+            lean = _leaning(w)
+            if (lean >= MIN_CERTAINTY) if positive else (lean <= -MIN_CERTAINTY):
                 key = (w.evidence.chunk_id, w.evidence.quote)
                 if key in used:
                     continue
@@ -270,11 +276,11 @@ class DraftingService:
         ev = w.evidence
         n = book.cite(w)
         label = DOC_TYPE_LABELS.get(ev.doc_type, ev.doc_type.replace("_", " "))
-        own = ev.source == "self"
-        if (kind == "self" and own) or kind == "peer":
+        if kind in ("self", "peer") and ev.source == "self":  # written by the draft's writer
             lead = f"My {label} of {_day(ev.date)}"
         else:
-            article = "An" if label[0] in "aeiouAEIOU" else "A"
+            # By sound: "an OKR update", "a one-on-one note".
+            article = "An" if label[0] in "aeioAEIO" and not label.startswith("one") else "A"
             lead = f"{article} {label} of {_day(ev.date)}"
         quote = ev.quote.replace('"', "'")
         return f'- {lead}: "{quote}" [{n}]'
@@ -297,7 +303,7 @@ class DraftingService:
             numbers = [
                 n
                 for w in dim.evidence
-                if w.evidence.polarity <= -MIN_POLARITY
+                if _leaning(w) <= -MIN_CERTAINTY
                 and (n := book.number_of(w)) is not None
                 and n in surviving
             ][:2]
@@ -318,7 +324,9 @@ def _section_heads(kind: DraftKind) -> tuple[str, str]:
     if kind == "self":
         return ("What went well", "What I want to improve")
     if kind == "peer":
-        return ("What worked well", "What could be better")
+        # Not "what could be better": a heading is not criticism, and the language check would
+        # flag it as unactionable.
+        return ("What worked well", "Growth areas")
     return ("Strengths", "Growth areas")
 
 

@@ -19,9 +19,12 @@ from perfagent.store.chroma_store import StoredChunk
 from perfagent.tools.aggregation import Source
 from perfagent.tools.masking import mask_people
 
-# A bullet, a list number or a heading mark before the sentence proper: not part of the quote.
-# Used with match(text, pos): no "^", which would not match at pos > 0 (mid-chunk sentences).
-_LEAD = re.compile(r"(?:#{1,6}\s+|[-*•]\s+|\d+[.)]\s+|>\s*)+")
+# A bullet, a list number, a heading mark or a bold run-in label ("**How it's going.**")
+# before the sentence proper: not part of the quote. Used with match(text, pos), so no "^"
+# (which would not match at pos > 0, for sentences in the middle of a chunk).
+_LEAD = re.compile(
+    r"(?:#{1,6}\s+|[-*•]\s+|\d+[.)]\s+|>\s*|\*\*[^*\n]{1,60}[.:]\*\*\s+|\*\*[^*\n]{1,60}\*\*[.:]\s+)+"
+)
 _WORD = re.compile(r"[A-Za-z0-9][\w'’%-]*")
 MIN_WORDS = 4  # shorter lines are labels ("Why it slipped"), not evidence
 MAX_HEADING_WORDS = 7  # a short line with no closing punctuation is a heading

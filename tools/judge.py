@@ -107,16 +107,24 @@ class JudgeModel:
 
         tokenizer, encoder, head = self._loaded
         rows: list[np.ndarray] = []
-        with torch.inference_mode():
-            for text in texts:
-                batch = tokenizer(
-                    [text], truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-                )
-                hidden = encoder(**batch).last_hidden_state
-                rows.append(head(pool(hidden, batch["attention_mask"])).float().numpy()[0])
+        # One thread: a single short sentence gains little from intra-op parallelism, and on a
+        # busy 2-core machine two spinning OpenMP threads ran ~10x slower than one.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                rows = [self._one(text, tokenizer, encoder, head) for text in texts]
+        finally:
+            torch.set_num_threads(threads)
         if not rows:
             return np.zeros((0, 2 * len(self.dimensions) + 2), dtype=np.float32)
         return np.stack(rows).astype(np.float32)
+
+    @staticmethod
+    def _one(text: str, tokenizer: Any, encoder: Any, head: Any) -> np.ndarray:
+        batch = tokenizer([text], truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        hidden = encoder(**batch).last_hidden_state
+        return head(pool(hidden, batch["attention_mask"])).float().numpy()[0]
 
 
 def pool(hidden: Any, mask: Any) -> Any:
@@ -134,7 +142,8 @@ class Verdicts:
 
     dimensions: tuple[str, ...]
     relevance: np.ndarray  # (N, D)
-    polarity: np.ndarray  # (N, D)
+    polarity: np.ndarray  # (N, D): direction (sign) times strength (0.5 level 2/4 .. 1 level 1/5)
+    certainty: np.ndarray  # (N, D): how surely the sentence points one way, 0..1
 
 
 class EvidenceJudge:
@@ -182,25 +191,29 @@ class EvidenceJudge:
         dims = tuple(self.rubric.names)
         if not masked:
             empty = np.zeros((0, len(dims)), dtype=np.float32)
-            return Verdicts(dims, empty, empty)
+            return Verdicts(dims, empty, empty, empty)
         out = self._logits(masked)
         trained = self.model.dimensions
         k = len(trained)
         magnitude = 0.5 + 0.5 * _sigmoid(out[:, 2 * k + 1])  # level 4 counts half of level 5
         relevance = np.zeros((len(masked), len(dims)), dtype=np.float32)
         polarity = np.zeros_like(relevance)
+        certainty = np.zeros_like(relevance)
         for j, name in enumerate(dims):
             if name in trained:
                 i = trained.index(name)
                 relevance[:, j] = _sigmoid(out[:, i])
                 p_pos = _sigmoid(out[:, k + i])
             else:
-                assert self.embeddings is not None or not masked
-                x = np.asarray(self.embeddings.embed_documents(list(masked)), np.float32)  # type: ignore[union-attr]
-                sims = x @ self._fallback_prototypes[name].T
+                prototypes = self._fallback_prototypes[name]  # BadInputError without embeddings
+                assert self.embeddings is not None
+                x = np.asarray(self.embeddings.embed_documents(list(masked)), np.float32)
+                sims = x @ prototypes.T
                 # Max cosine to the rubric's phrases, mapped so ~0.6 similarity is a coin flip.
                 relevance[:, j] = _sigmoid((sims.max(axis=1) - 0.6) * 12.0)
                 p_pos = _sigmoid(out[:, 2 * k])
-            polarity[:, j] = (2.0 * p_pos - 1.0) * magnitude
+            direction = 2.0 * p_pos - 1.0
+            polarity[:, j] = np.sign(direction) * magnitude
+            certainty[:, j] = np.abs(direction)
         # Rounded so the last bits of float arithmetic cannot flip a displayed score.
-        return Verdicts(dims, np.round(relevance, 4), np.round(polarity, 4))
+        return Verdicts(dims, np.round(relevance, 4), np.round(polarity, 4), np.round(certainty, 4))

@@ -97,7 +97,12 @@ class JudgedSentences:
         v = self.verdicts
         return JudgedSentences(
             tuple(self.sentences[i] for i in keep),
-            Verdicts(v.dimensions, v.relevance[list(keep)], v.polarity[list(keep)]),
+            Verdicts(
+                v.dimensions,
+                v.relevance[list(keep)],
+                v.polarity[list(keep)],
+                v.certainty[list(keep)],
+            ),
         )
 
     def for_dimension(self, name: str) -> list[JudgedEvidence]:
@@ -112,6 +117,7 @@ class JudgedSentences:
                 source=s.source,
                 polarity=float(self.verdicts.polarity[i, j]),
                 relevance=float(self.verdicts.relevance[i, j]),
+                certainty=float(self.verdicts.certainty[i, j]),
                 offset=s.offset,
             )
             for i, s in enumerate(self.sentences)
