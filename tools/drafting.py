@@ -39,7 +39,7 @@ DRAFT_KINDS: tuple[DraftKind, ...] = ("manager", "self", "peer")
 DOC_TYPE_LABELS = {
     "weekly_report": "weekly report",
     "project_summary": "project summary",
-    "peer_feedback": "peer feedback",
+    "peer_feedback": "peer feedback note",
     "manager_note": "manager note",
     "self_review": "self-review",
     "okr_update": "OKR update",
@@ -82,9 +82,7 @@ class FeedbackDraft:
 
     def to_text(self) -> str:
         lines = [self.text, "", "Sources"]
-        lines += [
-            f"[{c.n}] {c.doc_type} {c.date} — {c.doc_id} ({c.chunk_id})" for c in self.citations
-        ]
+        lines += [f"[{c.n}] {c.doc_type} {c.date} — {c.chunk_id}" for c in self.citations]
         if self.warnings:
             lines += ["", "Language check"] + [f"- {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -294,7 +292,6 @@ class DraftingService:
     ) -> list[str]:
         """Concrete next steps for the lowest-scoring dimensions, each tied to its evidence."""
         scored = sorted((d for d in scores if d.score is not None), key=lambda d: (d.score, d.name))
-        subject = "I" if kind == "self" else "you" if kind == "peer" else "they"
         out: list[str] = []
         for dim in scored:
             if len(out) == self.suggestion_dimensions:
@@ -310,7 +307,8 @@ class DraftingService:
             if not numbers or not advice:
                 continue
             markers = "".join(f"[{n}]" for n in numbers)
-            out.append(f"- {dim.name.capitalize()}: given {markers}, {subject} could {advice[0]}.")
+            # Imperative, so it reads right in a manager's, a peer's and a self-review.
+            out.append(f"- {dim.name.capitalize()} (prompted by {markers}): {advice[0]}.")
         return out
 
 

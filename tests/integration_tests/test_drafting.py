@@ -109,7 +109,7 @@ def check_suggestions(d: FeedbackDraft, heading: str) -> list[str]:
     lines = [line for line in found[key].splitlines() if line.strip()]
     numbers = {c.n for c in d.citations}
     for line in lines:
-        assert re.match(r"- [A-Z][a-z]+: given (\[\d+\])+, ", line), line
+        assert re.match(r"- [A-Z][a-z]+ \(prompted by (\[\d+\])+\): ", line), line
         cited = marker_numbers(line)
         assert cited and set(cited) <= numbers
     return lines
@@ -216,7 +216,7 @@ def test_suggestions_go_to_the_lowest_scoring_dimensions(
     scores = {d.name: d.score for d in report.dimensions}
     found = sections(manager_draft.text)
     suggested = [
-        re.match(r"- (\w+):", line)[1].lower()  # type: ignore[index]
+        re.match(r"- (\w+) \(prompted by", line)[1].lower()  # type: ignore[index]
         for line in check_suggestions(manager_draft, "Suggestions")
     ]
     assert suggested
