@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,10 @@ from perfagent.errors import StoreBusyError
 from perfagent.ingest.documents import extract_binary_text
 from perfagent.org import OrgChart
 from perfagent.store.lock import DirectoryLock
+from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
-
-
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERFAGENT_HOME": str(home)}
-    env.pop("PERFAGENT_CHROMA_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "perfagent.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,9 @@ verification, suggestions, the kind rules, peer drafts from the writer's own doc
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from perfagent.retrieval.access import Viewer
 from perfagent.retrieval.people import resolve_person
 from perfagent.tools.citations import CITATION_MARKER, marker_numbers
 from perfagent.tools.drafting import FeedbackDraft
+from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
@@ -307,18 +306,6 @@ def test_the_drafts_own_labels_raise_no_warnings(peer_draft: FeedbackDraft) -> N
 
 
 # ------------------------------------------------------------------------------ the CLI
-
-
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERFAGENT_HOME": str(home)}
-    env.pop("PERFAGENT_CHROMA_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "perfagent.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -24,6 +22,7 @@ from perfagent.settings import load_settings
 from perfagent.tools.aggregation import AggregationPolicy, JudgedEvidence, aggregate
 from perfagent.tools.evaluation import evaluate_scoring, swapped_copy
 from perfagent.tools.masking import mask_people
+from tests.cli_runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
@@ -455,18 +454,6 @@ def test_the_same_score_twice_and_from_a_second_container(
 
 
 # ------------------------------------------------------------------------------ 8/10. the CLI
-
-
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PERFAGENT_HOME": str(home)}
-    env.pop("PERFAGENT_CHROMA_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "perfagent.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
 
 
 def copy_docs(source: Path, target: Path, *, since: str) -> None:
