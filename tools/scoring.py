@@ -71,8 +71,9 @@ class ScoreReport:
         lines = [f"{self.name} ({self.employee_id}), period {self.period.label}", ADVISORY_NOTE, ""]
         for d in self.dimensions:
             if d.score is None:
+                n = len(d.evidence)
                 lines.append(
-                    f"{d.name:<14} insufficient evidence ({len(d.evidence)} relevant quotes)"
+                    f"{d.name:<14} insufficient evidence ({n} relevant quote{'' if n == 1 else 's'})"
                 )
                 continue
             lines.append(f"{d.name:<14} {d.score:.1f}  {d.confidence} confidence")
