@@ -26,24 +26,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from perfagent.errors import BadInputError
+from perfagent.ingest.documents import DOC_TYPES
 from perfagent.periods import parse_period
+from perfagent.tools.drafting import DRAFT_KINDS
 
 Split = Literal["train", "test"]
 ExpectKind = Literal["tool", "refuse", "clarify"]
 
 SPLITS: tuple[str, ...] = ("train", "test")
 TOOL_NAMES: tuple[str, ...] = ("retrieve_documents", "score_dimensions", "draft_feedback")
-DRAFT_KINDS: tuple[str, ...] = ("manager", "self", "peer")
-DOC_TYPES: tuple[str, ...] = (
-    "weekly_report",
-    "project_summary",
-    "peer_feedback",
-    "manager_note",
-    "self_review",
-    "okr_update",
-    "one_on_one",
-    "recognition",
-)
 
 _ID_RE = re.compile(r"r\d{3,}")
 _EMPLOYEE_RE = re.compile(r"E\d{3,}")

@@ -75,13 +75,14 @@ def default_period(newest: date) -> Period:
     return Period(start, newest, f"{start.isoformat()}..{newest.isoformat()}")
 
 
-_MONTHS = {
+# Month names and abbreviations (also what the citation verifier reads dates with).
+MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
     "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
     "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12,
     "dec": 12,
 }  # fmt: skip
-_MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
+_MONTH = r"(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")"
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "six": 6, "nine": 9, "twelve": 12}
 
 
@@ -144,19 +145,19 @@ def find_period(text: str, today: date) -> Period | None:
         rf"\b(?:between|from)\s+{_MONTH}(?:\s+(\d{{4}}))?\s+(?:and|to|until|through|-)\s+{_MONTH}(?:\s+(\d{{4}}))?\b",
         t,
     ):
-        m1, m2 = _MONTHS[m[1]], _MONTHS[m[3]]
+        m1, m2 = MONTHS[m[1]], MONTHS[m[3]]
         y1 = int(m[2]) if m[2] else (year if m1 <= today.month else year - 1)
         y2 = int(m[4]) if m[4] else (y1 if m2 >= m1 else y1 + 1)
         return Period(
             date(y1, m1, 1), _month_end(y2, m2), f"{date(y1, m1, 1)}..{_month_end(y2, m2)}"
         )
     if m := re.search(rf"\bsince\s+{_MONTH}(?:\s+(\d{{4}}))?\b", t):
-        mo = _MONTHS[m[1]]
+        mo = MONTHS[m[1]]
         y = int(m[2]) if m[2] else (year if mo <= today.month else year - 1)
         start = date(y, mo, 1)
         return Period(start, today, f"{start.isoformat()}..{today.isoformat()}")
     if m := re.search(rf"\b(?:in|for|during|over|of|from)\s+{_MONTH}(?:\s+(\d{{4}}))?\b", t):
-        mo = _MONTHS[m[1]]
+        mo = MONTHS[m[1]]
         y = int(m[2]) if m[2] else (year if mo <= today.month else year - 1)
         return parse_period(f"{y}-{mo:02d}")
     if m := re.search(r"\b(?:in|for|during)\s+(\d{4})\b", t):

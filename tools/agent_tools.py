@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain.tools import ToolRuntime
 from langchain_core.tools import BaseTool, StructuredTool
@@ -46,12 +46,12 @@ from perfagent.retrieval.people import (
     resolve_person,
 )
 from perfagent.retrieval.search import SearchService
+from perfagent.tools.drafting import DraftKind
 from perfagent.tools.scoring import ScoringService
 
 if TYPE_CHECKING:  # drafting is optional here: the tool exists when the service is given
     from perfagent.tools.drafting import DraftingService
 
-DraftKind = Literal["manager", "self", "peer"]
 
 # Limits on what the model may write (constrained decoding needs them; a longer value is a
 # validation error, not a truncation).

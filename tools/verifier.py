@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from perfagent.periods import MONTHS
 from perfagent.tools.citations import CITATION_MARKER, Citation, marker_numbers, strip_markers
 
 __all__ = [
@@ -96,18 +97,12 @@ class VerificationReport:
 # Vocabulary
 # --------------------------------------------------------------------------------------------
 
-_MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
-    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
-    "sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12,
-    "dec": 12,
-}  # fmt: skip
 _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
 # Capitalised words that are not names: calendar words, "I", and the section vocabulary that
 # drafts use as labels ("Delivery: shipped ...").
 _COMMON_CAPITALISED = (
-    set(_MONTHS)
+    set(MONTHS)
     | _WEEKDAYS
     | {w + "s" for w in _WEEKDAYS}
     | {
@@ -148,7 +143,7 @@ _STOPWORDS = (
         "especially", "overall",
     }
     | set(_NUMBER_WORDS)
-    | set(_MONTHS)
+    | set(MONTHS)
     | _WEEKDAYS
 )  # fmt: skip
 
@@ -410,10 +405,10 @@ def _dates(text: str) -> list[tuple[_Date, tuple[int, int]]]:
             year, month, day = int(g["iy"]), int(g["im"]), int(g["id"])
         elif g["dd"]:
             year = int(g["dy"]) if g["dy"] else None
-            month, day = _MONTHS[g["dm"].lower()], int(g["dd"])
+            month, day = MONTHS[g["dm"].lower()], int(g["dd"])
         else:
             year = int(g["my"]) if g["my"] else None
-            month, day = _MONTHS[g["mm"].lower()], int(g["md"])
+            month, day = MONTHS[g["mm"].lower()], int(g["md"])
         if 1 <= month <= 12 and 1 <= day <= 31:
             found.append((_Date(year, month, day), m.span()))
     return found
