@@ -33,6 +33,7 @@ DEFAULT_MODEL_DIR = Path(__file__).with_name("judge_model")
 # Relevance at or above this makes a sentence evidence for a dimension. A sentence can be
 # evidence for several dimensions, but only for those it is about (no halo).
 RELEVANCE_THRESHOLD = 0.5
+MEMO_LIMIT = 200_000  # judged sentences kept per process
 MAX_TOKENS = 96  # evidence sentences are short; longer ones are cut, never split
 
 
@@ -179,12 +180,12 @@ class EvidenceJudge:
     def _logits(self, masked: Sequence[str]) -> np.ndarray:
         """Logits per sentence, memoised: a server judges the same sentences again and again."""
         missing = [t for t in dict.fromkeys(masked) if t not in self._cache]
+        if len(self._cache) + len(missing) > MEMO_LIMIT:  # bounded memory on a long-running server
+            self._cache.clear()
+            missing = list(dict.fromkeys(masked))
         if missing:
             for text, row in zip(missing, self.model.logits(missing), strict=True):
                 self._cache[text] = row
-            if len(self._cache) > 200_000:  # bounded memory on a long-running server
-                self._cache.clear()
-                return self.model.logits(masked)
         return np.stack([self._cache[t] for t in masked])
 
     def judge(self, masked: Sequence[str]) -> Verdicts:
