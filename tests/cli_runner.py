@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,3 +22,21 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=REPO,
     )
+
+
+def ingest_with_cli(home: Path, source: Path | str) -> Path:
+    """`perfagent ingest SOURCE` into `home`, which must load every document."""
+    result = run_cli(home, "ingest", str(source), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "0 skipped" in result.stdout
+    return home
+
+
+def one_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one JSON object a successful `--json` command printed."""
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, "--json prints exactly one JSON object"
+    obj = json.loads(lines[0])
+    assert isinstance(obj, dict)
+    return obj

@@ -13,7 +13,7 @@ from perfagent.errors import StoreBusyError
 from perfagent.ingest.documents import extract_binary_text
 from perfagent.org import OrgChart
 from perfagent.store.lock import DirectoryLock
-from tests.cli_runner import run_cli
+from tests.cli_runner import ingest_with_cli, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
@@ -22,10 +22,7 @@ DEMO = REPO / "data" / "demo"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("cli-home")
-    result = run_cli(home, "ingest", "data/demo", "--no-progress")
-    assert result.returncode == 0, result.stderr
-    assert "0 skipped" in result.stdout
-    return home
+    return ingest_with_cli(home, "data/demo")
 
 
 def source_text(doc_id: str) -> str:

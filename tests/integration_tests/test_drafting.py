@@ -3,10 +3,8 @@ verification, suggestions, the kind rules, peer drafts from the writer's own doc
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from perfagent.retrieval.access import Viewer
 from perfagent.retrieval.people import resolve_person
 from perfagent.tools.citations import CITATION_MARKER, marker_numbers
 from perfagent.tools.drafting import FeedbackDraft
-from tests.cli_runner import run_cli
+from tests.cli_runner import ingest_with_cli, one_json, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
@@ -325,19 +323,7 @@ def cli_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli_home(cli_source: Path) -> Path:
     """A home of its own, ingested by the CLI (the session store is held by its writer)."""
     home = cli_source.parent / "home"
-    result = run_cli(home, "ingest", str(cli_source), "--no-progress")
-    assert result.returncode == 0, result.stderr
-    assert "0 skipped" in result.stdout
-    return home
-
-
-def one_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, "--json prints exactly one JSON object"
-    obj = json.loads(lines[0])
-    assert isinstance(obj, dict)
-    return obj
+    return ingest_with_cli(home, cli_source)
 
 
 def test_cli_self_draft_json(cli_home: Path, cli_source: Path) -> None:

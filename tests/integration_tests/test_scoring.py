@@ -7,7 +7,6 @@ import dataclasses
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,7 +21,7 @@ from perfagent.settings import load_settings
 from perfagent.tools.aggregation import AggregationPolicy, JudgedEvidence, aggregate
 from perfagent.tools.evaluation import evaluate_scoring, swapped_copy
 from perfagent.tools.masking import mask_people
-from tests.cli_runner import run_cli
+from tests.cli_runner import ingest_with_cli, one_json, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
@@ -475,19 +474,7 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy_docs(DEMO / "docs" / "payments" / "E007", source / "docs" / "E007", since="2026-07-09")
     copy_docs(DEMO / "docs" / "platform-a" / "E013", source / "docs" / "E013", since="2026-09-01")
     home = root / "home"
-    result = run_cli(home, "ingest", str(source), "--no-progress")
-    assert result.returncode == 0, result.stderr
-    assert "0 skipped" in result.stdout
-    return home
-
-
-def one_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, "--json prints exactly one JSON object"
-    obj = json.loads(lines[0])
-    assert isinstance(obj, dict)
-    return obj
+    return ingest_with_cli(home, source)
 
 
 def test_cli_score_json_by_a_misspelt_name(cli_home: Path) -> None:
