@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from langchain.agents import create_agent
-from langchain.tools import ToolRuntime
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
 from perfagent.periods import parse_period
@@ -20,6 +19,7 @@ from perfagent.tools.agent_tools import (
     ToolServices,
     build_tools,
 )
+from tests.tool_calls import call
 
 pytestmark = pytest.mark.slow
 
@@ -32,32 +32,6 @@ def services(demo_container: Any) -> ToolServices:
 @pytest.fixture(scope="module")
 def tools(services: ToolServices) -> dict[str, BaseTool]:
     return {t.name: t for t in build_tools(services)}
-
-
-def runtime_for(services: ToolServices, employee_id: str) -> ToolRuntime[AgentContext]:
-    viewer = services.search_service.policy.viewer(employee_id)
-    return ToolRuntime(
-        state={"messages": []},
-        context=AgentContext(viewer),
-        config={},
-        stream_writer=lambda _chunk: None,
-        tool_call_id="call-1",
-        store=None,
-    )
-
-
-def call(tool: BaseTool, services: ToolServices, viewer_id: str, **args: Any) -> ToolMessage:
-    """Invoke `tool` as LangGraph's ToolNode does: a ToolCall with the runtime injected."""
-    message = tool.invoke(
-        ToolCall(
-            name=tool.name,
-            args={**args, "runtime": runtime_for(services, viewer_id)},
-            id="call-1",
-            type="tool_call",
-        )
-    )
-    assert isinstance(message, ToolMessage)
-    return message
 
 
 def chunk_texts(demo_container: Any, chunk_ids: list[str]) -> dict[str, str]:

@@ -91,19 +91,9 @@ class _AgentToolIntegration(ToolsIntegrationTests):
 
     def runtime(self, employee_id: str) -> Any:
         """The runtime LangGraph's ToolNode injects for `context=AgentContext(viewer)`."""
-        from langchain.tools import ToolRuntime
+        from tests.tool_calls import runtime_for
 
-        from perfagent.tools.agent_tools import AgentContext
-
-        viewer = self._services.search_service.policy.viewer(employee_id)
-        return ToolRuntime(
-            state={"messages": []},
-            context=AgentContext(viewer),
-            config={},
-            stream_writer=lambda _chunk: None,
-            tool_call_id="123",
-            store=None,
-        )
+        return runtime_for(self._services, employee_id, tool_call_id="123")
 
 
 class TestRetrieveDocumentsToolIntegration(_AgentToolIntegration):

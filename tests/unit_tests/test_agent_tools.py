@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from langchain.tools import ToolRuntime
-from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from pydantic import ValidationError
 
@@ -30,6 +28,7 @@ from perfagent.tools.agent_tools import (
     build_tools,
     resolve_colleague,
 )
+from tests.tool_calls import call, runtime_for
 
 MODEL_ARGS = {
     "retrieve_documents": {"employee", "query", "period", "doc_types"},
@@ -53,33 +52,6 @@ def services(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Iterat
 @pytest.fixture(scope="module")
 def tools(services: ToolServices) -> dict[str, BaseTool]:
     return {t.name: t for t in build_tools(services)}
-
-
-def runtime_for(services: ToolServices, employee_id: str) -> ToolRuntime[AgentContext]:
-    """What LangGraph's ToolNode injects for a run with `context=AgentContext(viewer)`."""
-    viewer = services.search_service.policy.viewer(employee_id)
-    return ToolRuntime(
-        state={"messages": []},
-        context=AgentContext(viewer),
-        config={},
-        stream_writer=lambda _chunk: None,
-        tool_call_id="call-1",
-        store=None,
-    )
-
-
-def call(tool: BaseTool, services: ToolServices, viewer_id: str, **args: Any) -> ToolMessage:
-    """Invoke `tool` as the agent's ToolNode does: a ToolCall with the runtime injected."""
-    message = tool.invoke(
-        ToolCall(
-            name=tool.name,
-            args={**args, "runtime": runtime_for(services, viewer_id)},
-            id="call-1",
-            type="tool_call",
-        )
-    )
-    assert isinstance(message, ToolMessage)
-    return message
 
 
 # --- what the model sees -------------------------------------------------------------------------
