@@ -143,6 +143,108 @@ def cmd_draft(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent_container(args: argparse.Namespace) -> Any:
+    """The container `ask` and `chat` use: the home's, or, while nothing has been ingested
+    there, a demo home under it with the bundled demo organisation (ingested once)."""
+    from perfagent.container import Container
+    from perfagent.settings import load_settings
+
+    container = _container(args)
+    if container.settings.org_file.is_file():
+        return container
+    demo_home = container.settings.home / "demo"
+    demo = Container(load_settings(demo_home), writable=True, purpose="perfagent demo")
+    if not demo.settings.org_file.is_file():
+        print(
+            f"nothing ingested in {container.settings.home} yet: using the bundled demo "
+            f"organisation (ingesting it once into {demo_home})",
+            file=sys.stderr,
+        )
+        source = _data_dir() / "demo"
+        demo.install_org(source / "org.csv")
+        demo.ingestor().run(source, progress=False)
+    return demo
+
+
+def _today(value: str | None) -> Any:
+    from datetime import date
+
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInputError(f"--today {value}: not a date (YYYY-MM-DD)") from None
+
+
+def _format_args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+
+
+def _run_turn(agent: Any, viewer: Any, question: str, *, thread_id: str, today: Any) -> Any:
+    """One turn, printing tool steps to stderr and the answer to stdout as it comes."""
+    from perfagent.agent.graph import AgentAnswer, AnswerText, ToolDone, ToolStep
+
+    final = None
+    for event in agent.stream(viewer, question, thread_id=thread_id, today=today):
+        if isinstance(event, ToolStep):
+            print(f"-> {event.name}({_format_args(event.args)})", file=sys.stderr, flush=True)
+        elif isinstance(event, ToolDone):
+            print(f"   done in {event.seconds:.1f} s", file=sys.stderr, flush=True)
+        elif isinstance(event, AnswerText):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, AgentAnswer):
+            final = event
+    sys.stdout.write("\n")
+    return final
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    container = _agent_container(args)
+    viewer = container.search_service.policy.viewer(args.as_id)
+    agent = container.agent
+    today = _today(args.today)
+    if args.json:
+        answer = agent.ask(viewer, args.question, today=today)
+        _emit_json(answer.to_json())
+    else:
+        answer = _run_turn(agent, viewer, args.question, thread_id=agent.new_thread(), today=today)
+    return 3 if answer.refused else 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    container = _agent_container(args)
+    viewer = container.search_service.policy.viewer(args.as_id)
+    agent = container.agent
+    today = _today(args.today)
+    thread = agent.new_thread()
+    print(
+        f"perfagent chat as {viewer.person.name} ({viewer.employee_id}). "
+        "Ask about someone's work; /new starts over, /quit (or Ctrl-D) leaves.",
+        file=sys.stderr,
+    )
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            print(file=sys.stderr)
+            return 0
+        question = line.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            return 0
+        if question == "/new":
+            thread = agent.new_thread()
+            print("(new conversation)", file=sys.stderr)
+            continue
+        try:
+            _run_turn(agent, viewer, question, thread_id=thread, today=today)
+        except BadInputError as exc:
+            print(f"perfagent: {exc}", file=sys.stderr)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from perfagent.tools.evaluation import evaluate_scoring
 
@@ -228,6 +330,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dimensions", metavar="D,D", help="only these dimensions (comma-separated)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_draft)
+
+    p = sub.add_parser("ask", parents=[common], help="one agent turn, answered with citations")
+    p.add_argument("--as", dest="as_id", required=True, metavar="ID", help="the viewer")
+    p.add_argument("question")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="resolve 'last quarter' etc. against this")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="an interactive, multi-turn conversation")
+    p.add_argument("--as", dest="as_id", required=True, metavar="ID", help="the viewer")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="resolve 'last quarter' etc. against this")
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("eval", help="the project's own evaluations")
     eval_sub = p.add_subparsers(dest="evaluation", required=True)

@@ -21,6 +21,9 @@ from perfagent.store.embeddings import (
 )
 
 if TYPE_CHECKING:  # later layers are imported lazily: a command loads only what it uses
+    from langchain_core.language_models import BaseChatModel
+
+    from perfagent.agent.graph import PerfAgent
     from perfagent.ingest.pipeline import Ingestor
     from perfagent.retrieval.search import SearchService
     from perfagent.tools.drafting import DraftingService
@@ -149,6 +152,24 @@ class Container:
         from perfagent.tools.verifier import CitationVerifier
 
         return DraftingService(self.scoring_service, CitationVerifier(self.judge_embeddings))
+
+    @cached_property
+    def chat_model(self) -> BaseChatModel:
+        """The agent's model: the local one, or an OpenAI-compatible server when configured."""
+        from perfagent.agent.model_factory import build_chat_model
+
+        return build_chat_model(self.settings.agent, self.settings.models_dir)
+
+    @cached_property
+    def agent(self) -> PerfAgent:
+        from perfagent.agent.graph import PerfAgent
+        from perfagent.tools.agent_tools import ToolServices
+
+        return PerfAgent(
+            self.chat_model,
+            ToolServices.from_container(self),
+            max_tool_calls=self.settings.agent.max_tool_calls,
+        )
 
     def ingestor(self) -> Ingestor:
         from perfagent.ingest.pipeline import Ingestor

@@ -52,6 +52,23 @@ class ScoringSettings(BaseModel):
     )
 
 
+class AgentSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(
+        "", description="empty (SmolLM2-135M-Instruct), a model directory, a .gguf file or a hub id"
+    )
+    adapter: str = Field("", description="a PEFT LoRA adapter directory; empty for none")
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    server_url: str = Field(
+        "", description="an OpenAI-compatible server (vLLM, llama.cpp, Ollama): its /v1 URL"
+    )
+    server_model: str = Field("", description="the model name the server serves")
+    server_api_key_env: str = Field(
+        "OPENAI_API_KEY", description="environment variable holding the server's API key"
+    )
+    max_tool_calls: int = Field(3, gt=0, le=20, description="tool calls per turn at most")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     home: Path
@@ -60,6 +77,7 @@ class Settings(BaseModel):
     ingest: IngestSettings
     retrieval: RetrievalSettings
     scoring: ScoringSettings = ScoringSettings()
+    agent: AgentSettings = AgentSettings()
 
     @property
     def chroma_dir(self) -> Path:

@@ -58,6 +58,110 @@ MAX_LISTED = 8
 
 SELF_WORDS = frozenset({"me", "myself", "i", "my", "mine", "self"})
 
+# Common English nicknames -> the given name they stand for. Used only when the nickname is not
+# itself a name in the organisation ("Alex" stays Alex when an Alex exists).
+NICKNAMES: dict[str, tuple[str, ...]] = {
+    "mike": ("michael",),
+    "mick": ("michael",),
+    "mikey": ("michael",),
+    "dan": ("daniel",),
+    "danny": ("daniel",),
+    "tom": ("tomas", "thomas"),
+    "tommy": ("tomas", "thomas"),
+    "sam": ("samuel", "samantha"),
+    "liz": ("elizabeth",),
+    "beth": ("elizabeth",),
+    "kate": ("katherine", "catherine"),
+    "katie": ("katherine",),
+    "bill": ("william",),
+    "will": ("william",),
+    "bob": ("robert",),
+    "rob": ("robert",),
+    "jim": ("james",),
+    "jimmy": ("james",),
+    "chris": ("christopher", "christine"),
+    "matt": ("matthew",),
+    "nick": ("nicholas",),
+    "alex": ("alexander", "alexandra"),
+    "josh": ("joshua",),
+    "ben": ("benjamin",),
+    "jen": ("jennifer",),
+    "jenny": ("jennifer",),
+    "charlie": ("charles", "charlotte"),
+    "ed": ("edward",),
+    "ted": ("edward",),
+    "greg": ("gregory",),
+    "tony": ("anthony",),
+    "andy": ("andrew",),
+    "drew": ("andrew",),
+    "steve": ("stephen", "steven"),
+    "joe": ("joseph",),
+    "pat": ("patrick", "patricia"),
+    "vicky": ("victoria",),
+    "abby": ("abigail",),
+    "meg": ("margaret", "megan"),
+    "peggy": ("margaret",),
+    "fran": ("francesca", "francis"),
+    "liv": ("olivia",),
+    "livvy": ("olivia",),
+    "han": ("hannah",),
+    "gracie": ("grace",),
+    "carl": ("carlos",),
+    "sofi": ("sofia",),
+    "sophie": ("sofia",),
+    "manny": ("emmanuel",),
+    "em": ("emma",),
+}
+
+# Words that are also names or close to one ("grant", "will", "same" ~ "sam"): in free text they
+# count as a mention only when capitalised.
+_CAPITALISED_ONLY = frozenset(
+    {
+        "grant",
+        "grace",
+        "will",
+        "may",
+        "june",
+        "april",
+        "august",
+        "same",
+        "park",
+        "mark",
+        "bill",
+        "rob",
+        "pat",
+        "rose",
+        "faith",
+        "hope",
+        "joy",
+        "john",
+        "art",
+        "ray",
+        "case",
+        "long",
+        "young",
+    }
+)
+_MENTION_STOPWORDS = frozenset(
+    re.findall(
+        r"\S+",
+        """
+a about above after again all also am an and any are as at be been before being below between
+both but by can could did do does doing down draft during each few for from further had has have
+having he her here hers herself him himself his how i if in into is it its itself just last let
+me more most my myself no nor not now of off on once only or other our ours out over own please
+pls quarter rate review same score scores she should show so some such than that the their theirs
+them then there these they this those through to too u under until up very was we were what when
+where which while who whom why will with would you your yours feedback notes note report reports
+weekly summary summaries peer peers manager self team work year month since quality delivery
+growth ownership communication collaboration okr okrs recognition find pull write tell give
+month months half first second third fourth next previous doing done did going been well much
+many how's what's who's q1 q2 q3 q4 h1 h2 one ones two three six
+""",
+    )
+)
+_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’.-]*(?![\dA-Za-z])")
+
 # Letters NFKD does not split into a base letter plus accent.
 _FOLD = str.maketrans(
     {"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d"}
@@ -161,6 +265,12 @@ def resolve_person(org: OrgChart, viewer: Viewer, query: str) -> Person:
         raise UnknownPersonError(text)
 
     tokens = tuple(norm.split())
+    if len(tokens) == 1 and tokens[0] not in index.by_token and tokens[0] in NICKNAMES:
+        for given in NICKNAMES[tokens[0]]:
+            if given in index.by_token:
+                tokens = (given,)
+                norm = given
+                break
     compact = "".join(tokens)
     stages: tuple[Callable[[], list[tuple[float, Person]]], ...] = (
         lambda: [(100.0, p) for p in index.by_full.get(norm, index.by_compact.get(compact, ()))],
@@ -172,6 +282,70 @@ def resolve_person(org: OrgChart, viewer: Viewer, query: str) -> Person:
         if hits:
             return _decide(text, hits, viewer)
     raise UnknownPersonError(text)
+
+
+def find_mentions(org: OrgChart, text: str) -> list[str]:
+    """The people `text` names, as written, in order: ids ("E014"), full or partial names,
+    nicknames and near-miss spellings ("Micheal", "Sofa"). Each mention is what `resolve_person`
+    would be given; whether it is one person, several or someone out of reach is decided there,
+    with the viewer's rights. Self words ("me", "my") are not mentions."""
+    index = _index_for(org)
+    mentions: list[str] = []
+    for match in re.finditer(r"\b[Ee]\d{3,}\b", text):
+        if match.group(0).casefold() in index.by_id:
+            mentions.append(match.group(0).upper())
+    words = [(m.group(0).rstrip(".'’-"), m.start()) for m in _WORD.finditer(text)]
+    taken: set[int] = set()
+    for i, (word, _) in enumerate(words):
+        if i in taken:
+            continue
+        token = _mention_token(word, index)
+        if token is None:
+            continue
+        span = [word]
+        taken.add(i)
+        # a following name word belongs to the same mention ("Sofia Rossi", "Alex P")
+        if i + 1 < len(words):
+            nxt = words[i + 1][0]
+            nxt_norm = normalise(nxt)
+            if (
+                nxt_norm
+                and nxt_norm not in _MENTION_STOPWORDS
+                and (
+                    _mention_token(nxt, index) is not None
+                    or (nxt[:1].isupper() and len(nxt_norm) <= 2)
+                )
+            ):
+                span.append(nxt)
+                taken.add(i + 1)
+        mention = " ".join(span)
+        mention = _POSSESSIVE_TAIL.sub("", mention)
+        if mention.casefold() not in {m.casefold() for m in mentions}:
+            mentions.append(mention)
+    return mentions
+
+
+_POSSESSIVE_TAIL = re.compile(r"(?:'s|’s|')$")
+
+
+def _mention_token(word: str, index: _Index) -> str | None:
+    """The name token `word` stands for, if it reads as part of a name."""
+    norm = normalise(word)
+    if not norm or " " in norm:
+        return None
+    if norm in _MENTION_STOPWORDS and not (word[:1].isupper() and norm in index.by_token):
+        return None
+    if norm in _CAPITALISED_ONLY and not word[:1].isupper():
+        return None
+    if norm in index.by_token:
+        return norm
+    if norm in NICKNAMES and any(g in index.by_token for g in NICKNAMES[norm]):
+        return norm
+    if len(norm) >= 3 and norm not in _MENTION_STOPWORDS:
+        scores = index.token_scores(norm, allow_prefix=False)
+        if scores:
+            return max(scores, key=lambda k: scores[k])
+    return None
 
 
 def _decide(query: str, hits: list[tuple[float, Person]], viewer: Viewer) -> Person:

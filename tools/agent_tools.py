@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 from langchain.tools import ToolRuntime
@@ -187,9 +188,11 @@ def _with_rubric_dimensions(schema: type[BaseModel], names: Sequence[str]) -> ty
 
 @dataclass(frozen=True)
 class AgentContext:
-    """The run's context: who is signed in. Passed as `agent.invoke(..., context=...)`."""
+    """The run's context: who is signed in, and the date relative periods ("last quarter")
+    are resolved against (None: the real today). Passed as `agent.invoke(..., context=...)`."""
 
     viewer: Viewer
+    today: date | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.viewer, Viewer):
