@@ -55,6 +55,13 @@ demo: install
 	@echo '== Michael Brennan (E007) drafts his self-review; every point cites its source'
 	$(BIN)/perfagent draft --home $(DEMO_HOME) --as E007 me --kind self
 	@echo
+	@echo '== The agent: Dana asks in plain words; the local model picks the tool, the answer cites its quotes'
+	$(BIN)/perfagent ask --home $(DEMO_HOME) --as E003 --today 2026-10-05 "How did Sofia do on collaboration last quarter?"
+	@echo
+	@echo '== Sofia asks about a colleague: refused, nothing about him revealed (exit 3 is expected)'
+	-$(BIN)/perfagent ask --home $(DEMO_HOME) --as E008 "How is Michael doing?"
+	@echo
+	@echo 'Chat (multi-turn): $(BIN)/perfagent chat --home $(DEMO_HOME) --as E003 --today 2026-10-05'
 	@echo 'Try more: $(BIN)/perfagent search --home $(DEMO_HOME) --as E001 "incident review" --json'
 	@echo '          $(BIN)/perfagent draft --home $(DEMO_HOME) --as E003 "Micheal" --kind manager --json'
 

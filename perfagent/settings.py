@@ -124,6 +124,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 _ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFAGENT_CHROMA_URL": ("chroma", "url"),
     "PERFAGENT_EMBEDDING_MODEL": ("embedding", "model"),
+    "PERFAGENT_CHAT_MODEL": ("agent", "model"),
+    "PERFAGENT_CHAT_ADAPTER": ("agent", "adapter"),
+    "PERFAGENT_MODEL_SERVER_URL": ("agent", "server_url"),
+    "PERFAGENT_MODEL_SERVER_MODEL": ("agent", "server_model"),
 }
 
 
