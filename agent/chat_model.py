@@ -25,6 +25,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -163,6 +164,18 @@ def load_model(model_dir: str, adapter: str, dtype: Dtype) -> LoadedModel:
         return loaded
 
 
+@contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _text_of(content: Any) -> str:
     """A message's content as plain text (string content, or the text blocks of a list)."""
     if isinstance(content, str):
@@ -212,6 +225,9 @@ class LocalChatModel(BaseChatModel):
     """Bound for tool-argument strings whose schema sets no `maxLength`."""
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
     seed: int = 0
+    threads: int = 1
+    """torch threads while decoding. One: a token step of a small model gains little from two,
+    and on a busy 2-core machine two spinning OpenMP threads ran ~10x slower per token."""
     on_token: Callable[[str], None] | None = Field(default=None, exclude=True)
 
     _loaded: LoadedModel | None = PrivateAttr(default=None)
@@ -233,7 +249,7 @@ class LocalChatModel(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider="perfagent",
-            ls_model_name=self.model_name,
+            ls_model_name=kwargs.get("model") or self.model_name,
             ls_model_type="chat",
             ls_temperature=self.temperature,
             ls_max_tokens=self.max_tokens,
@@ -428,7 +444,7 @@ class LocalChatModel(BaseChatModel):
         import torch
 
         # inference_mode is per thread: `_stream` decodes in a worker thread
-        with loaded.lock, torch.inference_mode():
+        with loaded.lock, torch.inference_mode(), _torch_threads(self.threads):
             session = DecodingSession(loaded.model, loaded.tokenizer, loaded.vocabulary, prompt_ids)
             decision = self._decide_tool(session, tools, tool_choice)
             if decision is not None:

@@ -45,6 +45,11 @@ class Vocabulary:
     digits: Any  # bool tensor: tokens made of digits only
     lengths: Any  # int tensor: characters per token
     nonblank: Any  # bool tensor: tokens with a non-space character
+    # UTF-8 state machine over the tokens' raw bytes, for characters split across tokens (CJK,
+    # emoji): in_string[k] allows a token when k continuation bytes are pending (k = 0..3)
+    in_string: Any = None  # bool tensor [4, vocab]
+    next_state: Any = None  # int tensor [4, vocab]: continuation bytes pending after the token
+    starts: Any = None  # int tensor: characters each token starts (its non-continuation bytes)
 
     @classmethod
     def of(cls, tokenizer: Any) -> Vocabulary:
@@ -62,7 +67,19 @@ class Vocabulary:
                 ch in '"\\\ufffd' or ord(ch) < 32 or ch == "\x7f" for ch in text
             )
 
+        raw = [b"" if i in special else _token_bytes(tokenizer, i) for i in range(size)]
+        in_string = torch.zeros((4, size), dtype=torch.bool)
+        next_state = torch.zeros((4, size), dtype=torch.long)
+        for i, data in enumerate(raw):
+            for k in range(4):
+                end = _utf8_walk(data, k)
+                if end is not None:
+                    in_string[k, i] = True
+                    next_state[k, i] = end
         return cls(
+            in_string=in_string,
+            next_state=next_state,
+            starts=torch.tensor([sum(1 for b in data if not 0x80 <= b < 0xC0) for data in raw]),
             texts=texts,
             string_safe=torch.tensor([safe(t) for t in texts]),
             closes_string=torch.tensor([t.startswith('"') for t in texts]),
@@ -139,24 +156,37 @@ class DecodingSession:
         return int(logits.argmax())
 
     def free_string(self, max_chars: int, min_chars: int = 1) -> str:
-        """A JSON string's content (the opening quote already fed); feeds the closing quote."""
+        """A JSON string's content (the opening quote already fed); feeds the closing quote.
+
+        Tokens are taken by their raw bytes: a character split over several tokens (any CJK
+        character in a byte-level BPE vocabulary) is written piece by piece, and the string
+        closes only on a whole character."""
         vocabulary = self.vocabulary
+        ids: list[int] = []
         text = ""
-        while len(text) < max_chars:
-            allowed = vocabulary.string_safe & (vocabulary.lengths <= max_chars - len(text))
-            if len(text.strip()) >= min_chars:
-                allowed |= vocabulary.closes_string
-            elif not text.strip():
-                allowed &= vocabulary.nonblank
+        chars = 0  # characters started (a pending partial one counts)
+        state = 0  # UTF-8 continuation bytes still expected
+        while True:
+            if state == 0 and chars >= max_chars:
+                break
+            allowed = vocabulary.in_string[state] & (vocabulary.starts <= max_chars - chars)
+            if state == 0:
+                if len(text.strip()) >= min_chars:
+                    allowed |= vocabulary.closes_string
+                elif not text.strip():
+                    allowed &= vocabulary.nonblank
             if not bool(allowed.any()):
                 break
             token = self.next_token(allowed)
-            if bool(vocabulary.closes_string[token]):
+            if state == 0 and bool(vocabulary.closes_string[token]):
                 break
             self.feed([token])
-            text += vocabulary.texts[token]
+            ids.append(token)
+            state = int(vocabulary.next_state[state, token])
+            chars += int(vocabulary.starts[token])
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
         self.feed_text('"')
-        return text
+        return text.rstrip("\ufffd")
 
     def integer(self, *, allow_fraction: bool = False) -> int | float:
         """Digits the model writes (at least one); stops when it prefers anything else."""
@@ -181,6 +211,58 @@ class DecodingSession:
         text = text.rstrip(".") or "0"
         value: int | float = float(text) if "." in text else int(text)
         return -value if negative else value
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-to-unicode table, inverted (byte-level BPE token text -> raw bytes)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    chars = list(printable)
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars, strict=True)}
+
+
+_BYTE_DECODER = _byte_decoder()
+
+
+def _token_bytes(tokenizer: Any, token_id: int) -> bytes:
+    """The raw bytes a token stands for (byte-level BPE, SentencePiece byte fallback or text)."""
+    piece = tokenizer.convert_ids_to_tokens(token_id)
+    if isinstance(piece, str):
+        if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+            return bytes([int(piece[3:5], 16)])
+        if piece and all(ch in _BYTE_DECODER for ch in piece):
+            return bytes(_BYTE_DECODER[ch] for ch in piece)
+    return tokenizer.decode([token_id], clean_up_tokenization_spaces=False).encode("utf-8")
+
+
+def _utf8_walk(data: bytes, pending: int) -> int | None:
+    """Continuation bytes pending after `data` when `pending` were pending before, or None when
+    `data` would break the string: bad UTF-8, a quote, a backslash or a control character."""
+    if not data:
+        return None
+    for b in data:
+        if pending:
+            if not 0x80 <= b < 0xC0:
+                return None
+            pending -= 1
+        elif b < 0x20 or b in (0x22, 0x5C, 0x7F):
+            return None
+        elif b < 0x80:
+            continue
+        elif 0xC2 <= b < 0xE0:
+            pending = 1
+        elif 0xE0 <= b < 0xF0:
+            pending = 2
+        elif 0xF0 <= b < 0xF5:
+            pending = 3
+        else:
+            return None
+    return pending
 
 
 def resolve_schema(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -268,26 +350,38 @@ class JsonWriter:
 
     def _integer(self, schema: dict[str, Any]) -> int:
         value = int(self.session.integer())
-        return self._clamp(value, schema)
+        return int(self._clamp(value, schema, integer=True))
 
     def _number(self, schema: dict[str, Any]) -> float:
-        return float(self._clamp(self.session.integer(allow_fraction=True), schema))
+        value = float(self.session.integer(allow_fraction=True))
+        return float(self._clamp(value, schema, integer=False))
 
     @staticmethod
-    def _clamp(value: Any, schema: dict[str, Any]) -> Any:
+    def _clamp(value: Any, schema: dict[str, Any], *, integer: bool) -> Any:
         # The text fed stays as written; the returned value respects the bounds.
         if "minimum" in schema:
-            value = max(value, schema["minimum"])
+            low = schema["minimum"]
+            value = max(value, math.ceil(low) if integer else low)
+        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+            low = schema["exclusiveMinimum"]
+            value = math.floor(low) + 1 if integer else math.nextafter(low, math.inf)
         if "maximum" in schema:
-            value = min(value, schema["maximum"])
+            high = schema["maximum"]
+            value = min(value, math.floor(high) if integer else high)
+        if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
+            high = schema["exclusiveMaximum"]
+            value = math.ceil(high) - 1 if integer else math.nextafter(high, -math.inf)
         return value
 
-    def _array(self, schema: dict[str, Any]) -> list[Any]:
+    def _array(self, schema: dict[str, Any], *, opened: bool = False) -> list[Any]:
+        """An array; `opened`: its '[' was already fed."""
         items = resolve_schema(schema.get("items", {"type": "string"}), self.root)
-        max_items = min(int(schema.get("maxItems", self.max_items)), self.max_items)
         min_items = int(schema.get("minItems", 0))
+        # the decoder's bound never cuts an array below its schema's minItems
+        max_items = max(min(int(schema.get("maxItems", self.max_items)), self.max_items), min_items)
         values: list[Any] = []
-        self.session.feed_text("[")
+        if not opened:
+            self.session.feed_text("[")
         enum = list(items["enum"]) if "enum" in items else None
         while len(values) < max_items:
             prefix = ", " if values else ""
@@ -329,13 +423,8 @@ class JsonWriter:
             limit = min(int(items.get("maxLength", self.max_string_chars)), self.max_string_chars)
             return self.session.free_string(max(limit, 1)).strip()
         if kind == "array":
-            return self._array_rest(items)
+            return self._array(items, opened=True)
         return self._object(items, opened=True)
-
-    def _array_rest(self, schema: dict[str, Any]) -> list[Any]:
-        # rare (arrays of arrays): undo nothing, write the inner array after its '['
-        self.session.feed_text("]")
-        return []
 
     def _object(self, schema: dict[str, Any], *, opened: bool = False) -> dict[str, Any]:
         properties: dict[str, Any] = schema.get("properties", {})

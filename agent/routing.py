@@ -28,6 +28,8 @@ from perfagent.periods import find_period
 from perfagent.retrieval.people import find_mentions
 
 _SELF = re.compile(r"\b(me|my|myself|mine|i|i'm|i've|i'd)\b", re.IGNORECASE)
+# "show me", "tell me": the user as the audience, not the subject
+_IMPERATIVE_ME = re.compile(r"\b(?:show|tell|give|send|get|find|pull|let)\s+me\b", re.IGNORECASE)
 
 # Words that say which tool a question wants; a question matching several (or none) leaves the
 # choice to the model among those (or all).
@@ -145,7 +147,8 @@ def read_hints(
 ) -> TurnHints:
     """The facts `question` states, with the previous call filling in a follow-up's gaps."""
     people = tuple(find_mentions(org, question))
-    if not people and (_SELF.search(question) or _SELF_DOC.search(question)):
+    about_self = _SELF.search(_IMPERATIVE_ME.sub(" ", question))
+    if not people and (about_self or _SELF_DOC.search(question)):
         people = ("me",)
     found = find_period(question, today)
     period = found.label if found else None
