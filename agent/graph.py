@@ -137,11 +137,14 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
             return _answer(compose(outcomes))
         today = (context.today if context else None) or date.today()
         hints = self.hints(messages, today)
+        if not hints.needs_tool:
+            # no one named: no tool can answer, and free model text would be ungrounded
+            return _answer(ungrounded_reply())
         specs = [convert_to_openai_tool(t) if isinstance(t, BaseTool) else t for t in request.tools]
         response = handler(
             request.override(
                 tools=narrow_tools(specs, hints),
-                tool_choice="any" if hints.needs_tool else "auto",
+                tool_choice="any",
             )
         )
         message = next((m for m in response.result if isinstance(m, AIMessage)), None)

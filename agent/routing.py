@@ -62,7 +62,9 @@ _DOC_TYPE_WORDS: dict[str, re.Pattern[str]] = {
     "weekly_report": re.compile(r"\bweekly (?:report|update)s?\b", re.IGNORECASE),
     "project_summary": re.compile(r"\bproject summar(?:y|ies)\b", re.IGNORECASE),
     "peer_feedback": re.compile(
-        r"\b(?:peer feedback|feedback from (?:my )?peers|peers? said)", re.IGNORECASE
+        r"\b(?:peer feedback|feedback from (?:my )?peers|"
+        r"peers? (?:said|say|says|think|thought|wrote))",
+        re.IGNORECASE,
     ),
     "manager_note": re.compile(r"\bmanager(?:'s)? notes?\b", re.IGNORECASE),
     "self_review": re.compile(r"\bself[- ]?reviews?\b", re.IGNORECASE),
