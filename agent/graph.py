@@ -37,7 +37,13 @@ from langchain.agents.middleware import (
     ToolCallLimitMiddleware,
 )
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -143,6 +149,7 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
         specs = [convert_to_openai_tool(t) if isinstance(t, BaseTool) else t for t in request.tools]
         response = handler(
             request.override(
+                system_message=SystemMessage(_system_prompt(today)),
                 tools=narrow_tools(specs, hints),
                 tool_choice="any",
             )
@@ -154,6 +161,10 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
             for call in message.tool_calls:
                 if call["name"] == "draft_feedback":
                     kind = draft_kind(self.org, context.viewer, str(call["args"].get("employee")))
+                    if kind == "peer" and hints.manager_review:
+                        # asked for a manager's review of someone outside the viewer's tree: keep
+                        # it, so the tool refuses instead of quietly writing peer feedback
+                        kind = "manager"
                     if kind:
                         call["args"]["kind"] = kind
         return response

@@ -56,6 +56,10 @@ _INTENTS: dict[str, re.Pattern[str]] = {
 }
 # An explicit request for scores decides between scoring and retrieval.
 _EXPLICIT_SCORE = re.compile(r"\b(scor\w*|rate|rating|ratings)\b", re.IGNORECASE)
+# "a manager review" asked for in so many words: a draft of that kind, refused outside the tree
+_MANAGER_REVIEW = re.compile(
+    r"\bmanager(?:'s)?[- ](?:review|feedback|appraisal|assessment)", re.IGNORECASE
+)
 _SELF_DOC = re.compile(r"\bself[- ]?(review|assessment|appraisal)", re.IGNORECASE)
 
 _DOC_TYPE_WORDS: dict[str, re.Pattern[str]] = {
@@ -70,7 +74,7 @@ _DOC_TYPE_WORDS: dict[str, re.Pattern[str]] = {
     "self_review": re.compile(r"\bself[- ]?reviews?\b", re.IGNORECASE),
     "okr_update": re.compile(r"\bokrs?\b", re.IGNORECASE),
     "one_on_one": re.compile(r"\b(?:one[- ]on[- ]ones?|1[:-]1s?|1 on 1s?)\b", re.IGNORECASE),
-    "recognition": re.compile(r"\brecogni[sz]\w*", re.IGNORECASE),
+    "recognition": re.compile(r"\brecogni(?:tion|[sz]\w*)", re.IGNORECASE),
 }
 
 
@@ -132,6 +136,7 @@ class TurnHints:
     tools: tuple[str, ...]
     follow_up: bool = False
     query: str = ""
+    manager_review: bool = False
 
     @property
     def needs_tool(self) -> bool:
@@ -173,6 +178,7 @@ def read_hints(
         if not tools:
             tools = (previous.tool,)
     return TurnHints(
+        manager_review=bool(_MANAGER_REVIEW.search(question)),
         query=query_phrase(question, people),
         people=people,
         period=period,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from perfagent.errors import BadInputError
 
@@ -116,6 +116,25 @@ def find_period(text: str, today: date) -> Period | None:
         n = int(m[1]) if m[1].isdigit() else _NUMBER_WORDS[m[1]]
         start = _month_before(today, n)
         return Period(start, today, f"{start.isoformat()}..{today.isoformat()}")
+    if m := re.search(
+        r"\b(?:the\s+)?(?:last|past|previous)\s+(\d+|" + "|".join(_NUMBER_WORDS) + r")\s+weeks?\b",
+        t,
+    ):
+        n = int(m[1]) if m[1].isdigit() else _NUMBER_WORDS[m[1]]
+        start = today - timedelta(weeks=n)
+        return Period(start, today, f"{start.isoformat()}..{today.isoformat()}")
+    if m := re.search(
+        r"\bq([1-4])\s*(?:and|to|through|thru|until|till|-|–)\s*q([1-4])(?:\s+(?:of\s+)?(\d{4}))?\b",
+        t,
+    ):
+        q1, q2 = sorted((int(m[1]), int(m[2])))
+        y = int(m[3]) if m[3] else (year if q1 <= quarter_now else year - 1)
+        start, end = parse_period(f"{y}-Q{q1}").start, parse_period(f"{y}-Q{q2}").end
+        return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
+    if re.search(r"\bquarter\s+before\s+last\b", t):
+        back = quarter_now - 2
+        q, y = (back, year) if back >= 1 else (back + 4, year - 1)
+        return parse_period(f"{y}-Q{q}")
     if re.search(r"\b(?:last|previous|past)\s+quarter\b", t):
         q, y = (quarter_now - 1, year) if quarter_now > 1 else (4, year - 1)
         return parse_period(f"{y}-Q{q}")
@@ -139,10 +158,14 @@ def find_period(text: str, today: date) -> Period | None:
         return parse_period(f"{year}-{today.month:02d}")
     if re.search(r"\b(?:last|previous)\s+year\b", t):
         return parse_period(str(year - 1))
-    if re.search(r"\b(?:this|current)\s+(?:year|yr)\b|\byear\s+so\s+far\b|\byear\s+to\s+date\b", t):
+    if re.search(
+        r"\b(?:this|current)\s+(?:year|yr)\b|\byear\s+so\s+far\b|\byear[\s-]+to[\s-]+date\b|\bytd\b",
+        t,
+    ):
         return parse_period(str(year))
     if m := re.search(
-        rf"\b(?:between|from)\s+{_MONTH}(?:\s+(\d{{4}}))?\s+(?:and|to|until|through|-)\s+{_MONTH}(?:\s+(\d{{4}}))?\b",
+        rf"\b(?:(?:between|from|covering)\s+)?{_MONTH}(?:\s+(\d{{4}}))?\s*"
+        rf"(?:and|to|until|till|through|thru|-|–)\s*{_MONTH}(?:\s+(\d{{4}}))?\b",
         t,
     ):
         m1, m2 = MONTHS[m[1]], MONTHS[m[3]]
@@ -151,12 +174,28 @@ def find_period(text: str, today: date) -> Period | None:
         return Period(
             date(y1, m1, 1), _month_end(y2, m2), f"{date(y1, m1, 1)}..{_month_end(y2, m2)}"
         )
-    if m := re.search(rf"\bsince\s+{_MONTH}(?:\s+(\d{{4}}))?\b", t):
+    if m := re.search(
+        rf"\bsince\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b", t
+    ):
+        mo = MONTHS[m[2]]
+        y = year if mo <= today.month else year - 1
+        try:
+            start = date(y, mo, int(m[1]))
+        except ValueError:
+            start = None
+        if start is not None and start <= today:
+            return Period(start, today, f"{start.isoformat()}..{today.isoformat()}")
+    if m := re.search(
+        rf"\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+|early\s+)?{_MONTH}(?:\s+(\d{{4}}))?\b",
+        t,
+    ):
         mo = MONTHS[m[1]]
         y = int(m[2]) if m[2] else (year if mo <= today.month else year - 1)
         start = date(y, mo, 1)
         return Period(start, today, f"{start.isoformat()}..{today.isoformat()}")
-    if m := re.search(rf"\b(?:in|for|during|over|of|from)\s+{_MONTH}(?:\s+(\d{{4}}))?\b", t):
+    if m := re.search(
+        rf"\b(?:in|for|during|over|of|from|covering)\s+{_MONTH}(?:\s+(\d{{4}}))?\b", t
+    ):
         mo = MONTHS[m[1]]
         y = int(m[2]) if m[2] else (year if mo <= today.month else year - 1)
         return parse_period(f"{y}-{mo:02d}")

@@ -757,3 +757,17 @@ def run_cli_with_input(home: Path, stdin: str, *args: str) -> subprocess.Complet
         text=True,
         cwd=REPO,
     )
+
+
+def test_a_manager_review_of_someone_outside_the_tree_is_refused(
+    agent: PerfAgent, container: Any
+) -> None:
+    # Tomás (E004) runs Platform; Emma Johansson (E019) is not below him. Asked in so many words
+    # for a manager's review, the agent must refuse, not quietly write peer feedback instead.
+    result = turn(agent, container, "E004", "Draft a manager review for Emma.")
+    answer = result.answer
+    assert [c["name"] for c in answer.tool_calls] == ["draft_feedback"]
+    assert answer.tool_calls[0]["args"]["kind"] == "manager"
+    assert answer.refused, answer.answer
+    assert answer.citations == []
+    assert_nothing_from(texts_about(container, "E019"), result, forbidden=("Johansson",))

@@ -40,6 +40,20 @@ JAN = date(2026, 1, 15)
         ("for 2026-05-01..2026-09-30", OCT, "2026-05-01..2026-09-30"),
         ("2026-Q1", OCT, "2026-Q1"),
         ("2026-07", OCT, "2026-07"),
+        # forms added after the fresh routing set showed them missing
+        ("July to September", OCT, "2026-07-01..2026-09-30"),
+        ("covering April through June", OCT, "2026-04-01..2026-06-30"),
+        ("Q2 and Q3 combined", OCT, "2026-04-01..2026-09-30"),
+        ("Q3 through Q4", date(2026, 1, 10), "2025-07-01..2025-12-31"),
+        ("since 1 August", OCT, "2026-08-01..2026-10-05"),
+        ("since the 3rd of March", OCT, "2026-03-03..2026-10-05"),
+        ("since the start of July", OCT, "2026-07-01..2026-10-05"),
+        ("the quarter before last", OCT, "2026-Q2"),
+        ("the quarter before last", date(2026, 2, 1), "2025-Q3"),
+        ("the past six weeks", OCT, "2026-08-24..2026-10-05"),
+        ("YTD", OCT, "2026"),
+        ("year-to-date", OCT, "2026"),
+        ("just covering september", OCT, "2026-09"),
     ],
 )
 def test_named_periods(text: str, today: date, label: str) -> None:

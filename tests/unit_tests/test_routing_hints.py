@@ -484,3 +484,23 @@ def test_routing_set_people_resolve_and_tool_share(
             f"\n{file}: hints.tools == (expected tool,) for {sum(exact.values())}/{len(cases)} "
             f"tool cases ({share:.1%}): {per_tool}"
         )
+
+
+@pytest.mark.parametrize(
+    ("question", "manager_review"),
+    [
+        ("Draft a manager review for Noah.", True),
+        ("Write Emma's manager-review for H1", True),
+        ("Draft peer feedback for Olivia", False),
+        ("Draft my self-review", False),
+    ],
+)
+def test_a_manager_review_asked_for_in_words_is_marked(
+    org: OrgChart, question: str, manager_review: bool
+) -> None:
+    assert hints(org, question).manager_review is manager_review
+
+
+def test_recognition_names_its_document_type(org: OrgChart) -> None:
+    found = hints(org, "Any kudos or recognition for Fatima Haddad?")
+    assert found.doc_types == ("recognition",)
