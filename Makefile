@@ -75,6 +75,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/retrieval_bench.py
 	$(BIN)/python bench/scoring_bench.py
+	$(BIN)/python bench/routing_bench.py
 
 # Retrain the evidence judge (tools/judge_model/) from data/judge_train/: ~10 min on 2 cores.
 judge: install
