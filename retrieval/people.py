@@ -265,17 +265,19 @@ def resolve_person(org: OrgChart, viewer: Viewer, query: str) -> Person:
         raise UnknownPersonError(text)
 
     tokens = tuple(norm.split())
-    if len(tokens) == 1 and tokens[0] not in index.by_token and tokens[0] in NICKNAMES:
-        for given in NICKNAMES[tokens[0]]:
-            if given in index.by_token:
-                tokens = (given,)
-                norm = given
-                break
     compact = "".join(tokens)
     stages: tuple[Callable[[], list[tuple[float, Person]]], ...] = (
         lambda: [(100.0, p) for p in index.by_full.get(norm, index.by_compact.get(compact, ()))],
         lambda: [(100.0, p) for p in index.by_token.get(norm, ())] if len(tokens) == 1 else [],
         lambda: index.fuzzy(tokens),
+        # last: a common nickname for a given name ("mike" -> Michael), only when no name in
+        # the organisation matches the word itself ("Dan" stays Dana/Daniel)
+        lambda: [
+            (100.0, p)
+            for given in NICKNAMES.get(norm, ())
+            if len(tokens) == 1
+            for p in index.by_token.get(given, ())
+        ],
     )
     for stage in stages:
         hits = stage()

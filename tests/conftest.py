@@ -37,3 +37,18 @@ def demo_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
 @pytest.fixture(scope="session")
 def shared_embeddings(demo_container: object) -> object:
     return demo_container.embeddings  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def chat_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models directory holding the converted default chat model, shared by every test module
+    (the GGUF is converted once per session, and `LocalChatModel` caches loaded weights per
+    directory). `PERFAGENT_TEST_MODELS_DIR` reuses an existing models directory."""
+    import os
+
+    from perfagent.agent.local_model import default_chat_model_dir
+
+    env = os.environ.get("PERFAGENT_TEST_MODELS_DIR")
+    models = Path(env).expanduser() if env else tmp_path_factory.getbasetemp() / "chat-models"
+    default_chat_model_dir(models)
+    return models

@@ -36,7 +36,7 @@ from perfagent.agent.graph import (
     ToolDone,
     ToolStep,
 )
-from perfagent.agent.local_model import SMOLLM2_DIR_NAME, default_chat_model_dir
+from perfagent.agent.local_model import SMOLLM2_DIR_NAME
 from perfagent.container import Container
 from perfagent.errors import BadInputError
 from perfagent.retrieval.people import resolve_person
@@ -222,15 +222,6 @@ def link_models(home: Path, models_dir: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="session")
-def chat_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One models dir for the whole session (test_openai_server.py uses the same path): the
-    GGUF is converted once, and the loaded weights are cached per directory."""
-    models = tmp_path_factory.getbasetemp() / "chat-models"
-    default_chat_model_dir(models)
-    return models
 
 
 @pytest.fixture(scope="module")

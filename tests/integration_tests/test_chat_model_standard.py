@@ -15,8 +15,6 @@ Every tool-calling test runs for real. One does not pass:
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,42 +22,18 @@ import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from perfagent.agent.chat_model import LocalChatModel
-from perfagent.agent.local_model import default_chat_model_dir
+from tests.chat_model_features import LocalChatModelFeatures
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Decoding runs one token per forward pass; on a shared, busy CPU torch's default thread
-    pool oversubscribes the cores and a step gets ~10x slower. One thread keeps it predictable."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models directory holding the converted default model (converted at most once)."""
-    env = os.environ.get("PERFAGENT_TEST_MODELS_DIR")
-    models = Path(env).expanduser() if env else tmp_path_factory.getbasetemp() / "chat-models"
-    default_chat_model_dir(models)
-    return models
-
-
-class TestLocalChatModelIntegration(ChatModelIntegrationTests):
+class TestLocalChatModelIntegration(LocalChatModelFeatures, ChatModelIntegrationTests):
     _models_dir: ClassVar[str | None] = None
 
     @pytest.fixture(autouse=True)
-    def _weights(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+    def _weights(self, chat_models_dir: Path) -> None:
         if TestLocalChatModelIntegration._models_dir is None:
-            TestLocalChatModelIntegration._models_dir = str(shared_models_dir(tmp_path_factory))
-
-    @property
-    def chat_model_class(self) -> type[LocalChatModel]:
-        return LocalChatModel
+            TestLocalChatModelIntegration._models_dir = str(chat_models_dir)
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
@@ -67,62 +41,6 @@ class TestLocalChatModelIntegration(ChatModelIntegrationTests):
         # Shorter answers and argument strings than the defaults (256 tokens, 120 characters)
         # keep the suite's runtime on a CPU in minutes; nothing the tests check depends on them.
         return {"models_dir": self._models_dir, "max_tokens": 48, "max_string_chars": 48}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
-    @property
-    def supports_model_override(self) -> bool:
-        return False
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return False
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return False
-
-    @property
-    def supports_pdf_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_audio_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_video_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_image_tool_message(self) -> bool:
-        return False
-
-    @property
-    def supports_pdf_tool_message(self) -> bool:
-        return False
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return False
 
     @pytest.mark.xfail(
         reason="model quality: with tool_choice unset the call is the model's own choice, and "

@@ -4,7 +4,6 @@ and LoRA adapters behave as documented."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from enum import StrEnum
@@ -25,26 +24,9 @@ pytestmark = pytest.mark.slow
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Decoding runs one token per forward pass; on a shared, busy CPU torch's default thread
-    pool oversubscribes the cores and a step gets ~10x slower. One thread keeps it predictable."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The converted default model, shared by the session's modules (converted at most once);
-    `PERFAGENT_TEST_MODELS_DIR` reuses an existing models directory."""
-    env = os.environ.get("PERFAGENT_TEST_MODELS_DIR")
-    models = Path(env).expanduser() if env else tmp_path_factory.getbasetemp() / "chat-models"
-    default_chat_model_dir(models)
-    return str(models)
+def models_dir(chat_models_dir: Path) -> str:
+    return str(chat_models_dir)
 
 
 @pytest.fixture(scope="module")

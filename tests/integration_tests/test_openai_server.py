@@ -34,7 +34,6 @@ from langchain_openai import ChatOpenAI
 
 from perfagent.agent.chat_model import LocalChatModel
 from perfagent.agent.graph import PerfAgent
-from perfagent.agent.local_model import default_chat_model_dir
 from perfagent.agent.model_factory import build_chat_model
 from perfagent.retrieval.people import resolve_person
 from perfagent.settings import AgentSettings
@@ -146,14 +145,6 @@ def make_app(model: LocalChatModel, seen: list[dict[str, Any]]) -> FastAPI:
         return to_openai(reply, SERVED_MODEL)
 
     return app
-
-
-@pytest.fixture(scope="session")
-def chat_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's converted chat model (the same path test_agent.py uses)."""
-    models = tmp_path_factory.getbasetemp() / "chat-models"
-    default_chat_model_dir(models)
-    return models
 
 
 @pytest.fixture(scope="module")

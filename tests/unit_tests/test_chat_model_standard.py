@@ -17,6 +17,7 @@ from langchain_tests.unit_tests import ChatModelUnitTests
 
 from perfagent.agent import chat_model as chat_model_module
 from perfagent.agent.chat_model import DEFAULT_MODEL_NAME, LocalChatModel
+from tests.chat_model_features import LocalChatModelFeatures
 
 # Never created: constructing a LocalChatModel does not touch `models_dir`.
 UNUSED_MODELS_DIR = str(Path(__file__).resolve().parent / ".no-models-in-unit-tests")
@@ -31,71 +32,10 @@ def _no_weights(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(chat_model_module, "resolve_model_dir", refuse)
 
 
-class TestLocalChatModelStandard(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[LocalChatModel]:
-        return LocalChatModel
-
+class TestLocalChatModelStandard(LocalChatModelFeatures, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"models_dir": UNUSED_MODELS_DIR}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return False
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return False
-
-    @property
-    def supports_pdf_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_audio_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_video_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_image_tool_message(self) -> bool:
-        return False
-
-    @property
-    def supports_pdf_tool_message(self) -> bool:
-        return False
-
-    @property
-    def supports_anthropic_inputs(self) -> bool:
-        return False
-
-    @property
-    def supports_model_override(self) -> bool:
-        # The weights are fixed per instance: `invoke(..., model=...)` picks no other model.
-        return False
 
 
 def test_construction_is_lazy_and_standard_params_apply() -> None:

@@ -501,3 +501,12 @@ def test_each_org_chart_gets_its_own_index(org: OrgChart, policy: AccessPolicy) 
     del other, other_policy
     gc.collect()
     assert key not in people_module._CACHE  # dropped with the chart
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"), [("mike", "E007"), ("Mike", "E007"), ("liv", "E013")]
+)
+def test_a_common_nickname_resolves_when_no_name_matches_the_word(
+    org: OrgChart, policy: AccessPolicy, query: str, expected: str
+) -> None:
+    assert resolve_person(org, policy.viewer(HR), query).employee_id == expected
