@@ -92,7 +92,17 @@ class Vocabulary:
 class DecodingSession:
     """A growing token sequence with its KV cache and the logits for the next token."""
 
-    def __init__(self, model: Any, tokenizer: Any, vocabulary: Vocabulary, prompt_ids: list[int]):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        vocabulary: Vocabulary,
+        prompt_ids: list[int],
+        *,
+        cache: Any = None,
+        cached_tokens: int = 0,
+    ):
+        """`cache` (optional) already holds the first `cached_tokens` of `prompt_ids`."""
         import torch
         from transformers import DynamicCache
 
@@ -100,9 +110,9 @@ class DecodingSession:
         self.model = model
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary
-        self.cache = DynamicCache()
+        self.cache = cache if cache is not None else DynamicCache()
         self.generated: list[int] = []
-        self.logits = self._forward(prompt_ids)[-1]
+        self.logits = self._forward(prompt_ids[cached_tokens if cache is not None else 0 :])[-1]
 
     def _forward(self, ids: Sequence[int]) -> Any:
         torch = self._torch

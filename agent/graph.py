@@ -49,6 +49,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.checkpoint.memory import InMemorySaver
 
 from perfagent.agent.answer import ComposedAnswer, ToolOutcome, compose, ungrounded_reply
+from perfagent.agent.chat_model import LocalChatModel
 from perfagent.agent.routing import PreviousCall, TurnHints, narrow_tools, read_hints
 from perfagent.errors import BadInputError, PermissionRefusal
 from perfagent.org import OrgChart
@@ -147,11 +148,21 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
             # no one named: no tool can answer, and free model text would be ungrounded
             return _answer(ungrounded_reply())
         specs = [convert_to_openai_tool(t) if isinstance(t, BaseTool) else t for t in request.tools]
+        narrowed = narrow_tools(specs, hints)
+        if isinstance(request.model, LocalChatModel):
+            # The prompt keeps the full tool descriptions (the same every turn, so the model's
+            # prefix cache skips re-reading them); the decoder obeys the narrowed schemas.
+            constraints = {t["function"]["name"]: t["function"]["parameters"] for t in narrowed}
+            override: dict[str, Any] = {
+                "model_settings": {**request.model_settings, "tool_constraints": constraints}
+            }
+        else:  # a server parses tool calls itself: it gets the narrowed schemas
+            override = {"tools": narrowed}
         response = handler(
             request.override(
                 system_message=SystemMessage(_system_prompt(today)),
-                tools=narrow_tools(specs, hints),
                 tool_choice="any",
+                **override,
             )
         )
         message = next((m for m in response.result if isinstance(m, AIMessage)), None)

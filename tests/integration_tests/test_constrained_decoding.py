@@ -434,3 +434,46 @@ def test_a_bad_adapter_path_is_a_bad_input(models_dir: str, tmp_path: Path) -> N
     missing = LocalChatModel(models_dir=models_dir, adapter=str(tmp_path / "no-such-adapter"))
     with pytest.raises(BadInputError, match="not a PEFT adapter"):
         missing.invoke("Hello")
+
+
+# --- the prompt-prefix cache and narrowed constraints ------------------------------------------
+
+
+def test_the_cached_system_prompt_never_changes_an_answer(model: LocalChatModel) -> None:
+    import torch
+
+    from perfagent.agent.chat_model import _prompt_session
+
+    loaded = model.loaded
+    tokenizer = loaded.tokenizer
+    system = "<|im_start|>system\n" + "You are a careful assistant. " * 12 + "<|im_end|>\n"
+    ask = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+    first = tokenizer(system + ask.format("What is two plus two?"))["input_ids"]
+    second = tokenizer(system + ask.format("Name a colour."))["input_ids"]
+    with torch.inference_mode():
+        loaded.prefix_ids, loaded.prefix_cache = [], None
+        cold = _prompt_session(loaded, second).logits  # computes and caches the system part
+        _prompt_session(loaded, first)
+        warm = _prompt_session(loaded, second).logits  # reuses it
+    assert len(loaded.prefix_ids) >= 32 and second[: len(loaded.prefix_ids)] == loaded.prefix_ids
+    # the same prompt gets exactly the same logits, whatever was asked before
+    assert torch.equal(cold, warm)
+
+
+def test_tool_constraints_narrow_what_the_decoder_may_write(model: LocalChatModel) -> None:
+    tools = [
+        _tool(
+            "lookup",
+            {"type": "object", "properties": {"who": {"type": "string"}}, "required": ["who"]},
+        ),
+        _tool("other", {"type": "object", "properties": {}}),
+    ]
+    narrowed = {
+        "lookup": {
+            "type": "object",
+            "properties": {"who": {"type": "string", "enum": ["Zed"]}},
+            "required": ["who"],
+        }
+    }
+    call = _call(model, tools, "Look up Alice.", tool_choice="any", tool_constraints=narrowed)
+    assert call["name"] == "lookup" and call["args"] == {"who": "Zed"}
