@@ -41,7 +41,6 @@ from langchain_core.messages import (
     AIMessage,
     AnyMessage,
     HumanMessage,
-    SystemMessage,
     ToolMessage,
 )
 from langchain_core.tools import BaseTool
@@ -60,9 +59,12 @@ DEFAULT_MAX_TOOL_CALLS = 3
 MAX_QUESTION_CHARS = 2000
 
 
-def _system_prompt(today: date) -> str:
-    text = (resources.files("perfagent.agent") / "prompts" / "system.txt").read_text("utf-8")
-    return text.format(today=today.isoformat()).strip()
+def system_prompt() -> str:
+    """The agent's system message. It names no date: periods are resolved by code
+    (`find_period`), and a message that stays the same keeps the model's cached prefix valid."""
+    return (
+        (resources.files("perfagent.agent") / "prompts" / "system.txt").read_text("utf-8").strip()
+    )
 
 
 def _turn_start(messages: Sequence[AnyMessage]) -> int:
@@ -160,7 +162,6 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
             override = {"tools": narrowed}
         response = handler(
             request.override(
-                system_message=SystemMessage(_system_prompt(today)),
                 tool_choice="any",
                 **override,
             )
@@ -270,7 +271,7 @@ class PerfAgent:
         self.graph = create_agent(
             model,
             self.tools,
-            system_prompt=_system_prompt(today()),
+            system_prompt=system_prompt(),
             middleware=[
                 GroundingMiddleware(services.org, dimension_names),
                 ToolCallLimitMiddleware(run_limit=max_tool_calls),

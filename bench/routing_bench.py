@@ -28,8 +28,8 @@ Two layers are measured on each set of routing cases (`data/routing/README.md`):
       `first_words_seconds`. Before the first set, one question per tool (not counted) loads
       every model a turn can touch (chat model, embeddings, judge, drafting), so no case pays a load.
 (b) model only: the base model's own routing without the hints: `bind_tools(<the three tools'
-    unnarrowed specs>, tool_choice="any")` invoked with the agent's system prompt (formatted with
-    the case's today) and the question. Tool accuracy, argument exact match (same rules; the
+    unnarrowed specs>, tool_choice="any")` invoked with the agent's system prompt and the question
+    (no date: periods are the hints' job). Tool accuracy, argument exact match (same rules; the
     employee the model wrote is resolved with the viewer, an invalid period is wrong) and schema
     validity, over tool cases. This is what fine-tuning the model is meant to improve.
 
@@ -338,7 +338,7 @@ def run_model_case(
 
     viewer = policy.viewer(case.viewer)
     messages = [
-        SystemMessage(system_prompt(case.today)),
+        SystemMessage(system_prompt()),
         HumanMessage(" ".join(case.question.split())),
     ]
     started = time.perf_counter()
@@ -591,7 +591,7 @@ def main() -> int:
     import torch
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
-    from perfagent.agent.graph import _system_prompt
+    from perfagent.agent.graph import system_prompt
     from perfagent.agent.routing_set import load_routing_set
     from perfagent.container import Container
     from perfagent.settings import load_settings
@@ -693,7 +693,7 @@ def main() -> int:
                 tool_cases = [c for c in cases if c.expect.kind == "tool"]
                 model_results: list[ModelResult] = []
                 for i, case in enumerate(tool_cases, 1):
-                    m = run_model_case(bound, _system_prompt, policy, org, tools, case)
+                    m = run_model_case(bound, system_prompt, policy, org, tools, case)
                     model_results.append(m)
                     progress(
                         f"[model {name} {i}/{len(tool_cases)}] {case.id} "
