@@ -151,7 +151,6 @@ def load_model(model_dir: str, adapter: str, dtype: Dtype) -> LoadedModel:
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
         model.eval()
         torch.set_grad_enabled(False)
-        template = getattr(tokenizer, "chat_template", None) or ""
         stop_ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
         for token in ("<|im_end|>", "<|eot_id|>", "<|endoftext|>"):
             token_id = tokenizer.convert_tokens_to_ids(token)
@@ -161,7 +160,7 @@ def load_model(model_dir: str, adapter: str, dtype: Dtype) -> LoadedModel:
             tokenizer=tokenizer,
             model=model,
             vocabulary=Vocabulary.of(tokenizer),
-            template_takes_tools="tools" in template,
+            template_takes_tools=template_takes_tools(tokenizer),
             stop_ids=frozenset(stop_ids),
             lock=threading.Lock(),
         )
@@ -249,6 +248,77 @@ def _prompt_session(loaded: LoadedModel, prompt_ids: list[int]) -> DecodingSessi
         prompt_ids,
         cache=copy.deepcopy(loaded.prefix_cache),
         cached_tokens=split,
+    )
+
+
+def template_takes_tools(tokenizer: Any) -> bool:
+    """Whether the tokenizer's chat template renders a `tools` list itself."""
+    return "tools" in (getattr(tokenizer, "chat_template", None) or "")
+
+
+def render_prompt(
+    tokenizer: Any, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]]
+) -> str:
+    """The prompt text for `messages` and `tools`, ending where the reply starts: what the model
+    reads at inference and what fine-tuning trains it on (needs the tokenizer only)."""
+    specs = [_tool_spec(t) for t in tools]
+    native = template_takes_tools(tokenizer)
+    rendered: list[dict[str, Any]] = []
+    for message in messages:
+        text = _text_of(message.content)
+        if isinstance(message, SystemMessage):
+            rendered.append({"role": "system", "content": text})
+        elif isinstance(message, AIMessage):
+            calls = [_tool_call_json(c["name"], c["args"]) for c in message.tool_calls]
+            if native and calls:
+                rendered.append(
+                    {
+                        "role": "assistant",
+                        "content": text,
+                        "tool_calls": [
+                            {
+                                "type": "function",
+                                "function": {"name": c["name"], "arguments": c["args"]},
+                            }
+                            for c in message.tool_calls
+                        ],
+                    }
+                )
+            else:
+                body = "".join(f"{TOOL_CALL_OPEN}{c}{TOOL_CALL_CLOSE}" for c in calls)
+                rendered.append({"role": "assistant", "content": (text + body).strip()})
+        elif isinstance(message, ToolMessage):
+            if native:
+                rendered.append({"role": "tool", "content": text})
+            else:
+                rendered.append(
+                    {
+                        "role": "user",
+                        "content": f"<tool_response>\n{text}\n</tool_response>",
+                    }
+                )
+        elif isinstance(message, HumanMessage):
+            rendered.append({"role": "user", "content": text})
+        else:
+            rendered.append({"role": getattr(message, "role", "user"), "content": text})
+    if specs and not native:
+        block = _prompt("tool_instructions.txt").format(
+            tools="\n".join(json.dumps(_compact(s), ensure_ascii=False) for s in specs)
+        )
+        if rendered and rendered[0]["role"] == "system":
+            rendered[0] = {"role": "system", "content": rendered[0]["content"] + "\n\n" + block}
+        else:
+            rendered.insert(0, {"role": "system", "content": block})
+    if getattr(tokenizer, "chat_template", None):
+        extra = {"tools": specs} if (native and specs) else {}
+        return str(
+            tokenizer.apply_chat_template(
+                rendered, tokenize=False, add_generation_prompt=True, **extra
+            )
+        )
+    return (
+        "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in rendered)
+        + "<|im_start|>assistant\n"
     )
 
 
@@ -350,67 +420,7 @@ class LocalChatModel(BaseChatModel):
 
     def render(self, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]]) -> str:
         """The prompt text for `messages` (and the bound tools), ending where the reply starts."""
-        loaded = self.loaded
-        specs = [_tool_spec(t) for t in tools]
-        native = loaded.template_takes_tools
-        rendered: list[dict[str, Any]] = []
-        for message in messages:
-            text = _text_of(message.content)
-            if isinstance(message, SystemMessage):
-                rendered.append({"role": "system", "content": text})
-            elif isinstance(message, AIMessage):
-                calls = [_tool_call_json(c["name"], c["args"]) for c in message.tool_calls]
-                if native and calls:
-                    rendered.append(
-                        {
-                            "role": "assistant",
-                            "content": text,
-                            "tool_calls": [
-                                {
-                                    "type": "function",
-                                    "function": {"name": c["name"], "arguments": c["args"]},
-                                }
-                                for c in message.tool_calls
-                            ],
-                        }
-                    )
-                else:
-                    body = "".join(f"{TOOL_CALL_OPEN}{c}{TOOL_CALL_CLOSE}" for c in calls)
-                    rendered.append({"role": "assistant", "content": (text + body).strip()})
-            elif isinstance(message, ToolMessage):
-                if native:
-                    rendered.append({"role": "tool", "content": text})
-                else:
-                    rendered.append(
-                        {
-                            "role": "user",
-                            "content": f"<tool_response>\n{text}\n</tool_response>",
-                        }
-                    )
-            elif isinstance(message, HumanMessage):
-                rendered.append({"role": "user", "content": text})
-            else:
-                rendered.append({"role": getattr(message, "role", "user"), "content": text})
-        if specs and not native:
-            block = _prompt("tool_instructions.txt").format(
-                tools="\n".join(json.dumps(_compact(s), ensure_ascii=False) for s in specs)
-            )
-            if rendered and rendered[0]["role"] == "system":
-                rendered[0] = {"role": "system", "content": rendered[0]["content"] + "\n\n" + block}
-            else:
-                rendered.insert(0, {"role": "system", "content": block})
-        tokenizer = loaded.tokenizer
-        if getattr(tokenizer, "chat_template", None):
-            extra = {"tools": specs} if (native and specs) else {}
-            return str(
-                tokenizer.apply_chat_template(
-                    rendered, tokenize=False, add_generation_prompt=True, **extra
-                )
-            )
-        return (
-            "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in rendered)
-            + "<|im_start|>assistant\n"
-        )
+        return render_prompt(self.loaded.tokenizer, messages, tools)
 
     # --- generation ------------------------------------------------------------------------------
 
@@ -538,6 +548,17 @@ class LocalChatModel(BaseChatModel):
         )
         message.response_metadata = {"model_name": self.model_name, "model_provider": "perfagent"}
         return message
+
+    def complete(
+        self, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]] = ()
+    ) -> str:
+        """What the model writes on its own after the prompt (tools described, nothing
+        constrained), up to `max_tokens`: how the routing evaluation sees whether the model
+        itself writes valid calls."""
+        reply = self._reply(
+            list(messages), None, None, {"tools": list(tools), "tool_choice": "none"}
+        )
+        return str(reply.content)
 
     def _generate(
         self,

@@ -2,7 +2,8 @@
 
 One turn::
 
-    question -> read_hints (who, when, what: plain code)  -> model writes a tool call
+    question -> read_hints (who, when, what: plain code)
+             -> describe_turn (those facts above the question) -> model writes a tool call
              -> ToolNode runs it with the signed-in viewer (ToolRuntime context)
              -> compose() writes the answer from the tool's JSON, citations renumbered
 
@@ -50,6 +51,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from perfagent.agent.answer import ComposedAnswer, ToolOutcome, compose, ungrounded_reply
 from perfagent.agent.chat_model import LocalChatModel
 from perfagent.agent.routing import PreviousCall, TurnHints, narrow_tools, read_hints
+from perfagent.agent.turn_context import describe_turn
 from perfagent.errors import BadInputError, PermissionRefusal
 from perfagent.org import OrgChart
 from perfagent.retrieval.access import Viewer
@@ -160,12 +162,19 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
             }
         else:  # a server parses tool calls itself: it gets the narrowed schemas
             override = {"tools": narrowed}
-        response = handler(
-            request.override(
-                tool_choice="any",
-                **override,
+        if context is not None:
+            # the model reads the facts above the question, as in its fine-tuning data
+            start = _turn_start(messages)
+            facts = describe_turn(
+                str(messages[start].content),
+                org=self.org,
+                viewer=context.viewer,
+                today=today,
+                people=hints.people,
+                period=hints.period,
             )
-        )
+            override["messages"] = [*messages[:start], HumanMessage(facts), *messages[start + 1 :]]
+        response = handler(request.override(tool_choice="any", **override))
         message = next((m for m in response.result if isinstance(m, AIMessage)), None)
         if message is None or not message.tool_calls:
             return _answer(ungrounded_reply())

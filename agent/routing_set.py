@@ -251,3 +251,105 @@ def _str_list(obj: dict[str, Any], key: str) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{key} must be a non-empty list of strings")
     return tuple(value)
+
+
+# --- judging a call against an expectation -------------------------------------------------------
+
+
+def _norm_text(text: str) -> str:
+    return " ".join(text.casefold().replace("-", " ").split())
+
+
+def resolve_written(org: Any, viewer: Any, written: Any, kind: Any) -> tuple[str | None, str]:
+    """The employee id `written` means, resolved as the tool would, or (None, why not)."""
+    from perfagent.errors import PermissionRefusal
+    from perfagent.retrieval.people import (
+        AmbiguousPersonError,
+        UnknownPersonError,
+        resolve_person,
+    )
+    from perfagent.tools.agent_tools import resolve_colleague
+
+    if not isinstance(written, str) or not written.strip():
+        return None, "no employee"
+    resolve = resolve_colleague if kind == "peer" else resolve_person
+    try:
+        return resolve(org, viewer, written).employee_id, ""
+    except AmbiguousPersonError:
+        return None, "ambiguous"
+    except UnknownPersonError:
+        return None, "unknown"
+    except PermissionRefusal:
+        return None, "refused"
+    except BadInputError as exc:
+        return None, str(exc)
+
+
+def same_period(written: Any, expected: str | None) -> bool:
+    """Whether a call's `period` is the expected one (by start and end; absent when None)."""
+    if expected is None:
+        return written is None or (isinstance(written, str) and not written.strip())
+    if not isinstance(written, str):
+        return False
+    try:
+        got = parse_period(written)
+    except BadInputError:
+        return False
+    want = parse_period(expected)
+    return (got.start, got.end) == (want.start, want.end)
+
+
+def _as_set(values: Any) -> set[str] | None:
+    if not values:
+        return None
+    if not isinstance(values, list):
+        return {"<not a list>"}
+    return {str(v).strip().casefold() for v in values}
+
+
+def compare_call(
+    org: Any,
+    viewer: Any,
+    name: str | None,
+    args: dict[str, Any],
+    exp: ExpectedCall,
+    *,
+    resolve: bool = True,
+) -> tuple[list[str], dict[str, Any]]:
+    """(the expected fields the call got wrong, notes); [] is an exact match. The employee is
+    resolved as the tool would (`resolve`), or must be the expected id as written."""
+    if resolve:
+        employee, why = resolve_written(org, viewer, args.get("employee"), args.get("kind"))
+    else:
+        employee, why = str(args.get("employee")), ""
+    notes: dict[str, Any] = {"resolved": employee or why}
+    if name != exp.tool:
+        return ["tool"], notes
+    wrong: list[str] = []
+    if employee != exp.employee:
+        wrong.append("employee")
+    if not same_period(args.get("period"), exp.period):
+        wrong.append("period")
+    want_dims = {d.casefold() for d in exp.dimensions} if exp.dimensions else None
+    if _as_set(args.get("dimensions")) != want_dims:
+        wrong.append("dimensions")
+    if exp.tool == "draft_feedback" and args.get("kind") != exp.kind:
+        wrong.append("kind")
+    if exp.doc_types is not None:
+        if _as_set(args.get("doc_types")) != set(exp.doc_types):
+            wrong.append("doc_types")
+    elif args.get("doc_types"):
+        notes["extra_doc_types"] = True
+    if exp.query_terms is not None:
+        query = _norm_text(str(args.get("query") or ""))
+        if not all(_norm_text(t) in query for t in exp.query_terms):
+            wrong.append("query")
+    return wrong, notes
+
+
+def expected_call(obj: dict[str, Any]) -> ExpectedCall:
+    """An `expect` object of kind "tool" (the routing set's shape) as an `ExpectedCall`."""
+    exp = _parse_expect(obj)
+    if exp.call is None:
+        raise RoutingSetError("not a tool expectation")
+    return exp.call

@@ -110,87 +110,10 @@ def usable_cores() -> int:
 # -- comparing a call with the expectation --------------------------------------------------------
 
 
-def _norm_text(text: str) -> str:
-    return " ".join(text.casefold().replace("-", " ").split())
+def compare_call(org: Any, viewer: Any, name: Any, args: Any, exp: Any) -> Any:
+    from perfagent.agent.routing_set import compare_call as judge
 
-
-def resolve_written(org: Any, viewer: Any, written: Any, kind: Any) -> tuple[str | None, str]:
-    """The employee id `written` means, resolved as the tool would, or (None, why not)."""
-    from perfagent.errors import BadInputError, PermissionRefusal
-    from perfagent.retrieval.people import (
-        AmbiguousPersonError,
-        UnknownPersonError,
-        resolve_person,
-    )
-    from perfagent.tools.agent_tools import resolve_colleague
-
-    if not isinstance(written, str) or not written.strip():
-        return None, "no employee"
-    resolve = resolve_colleague if kind == "peer" else resolve_person
-    try:
-        return resolve(org, viewer, written).employee_id, ""
-    except AmbiguousPersonError:
-        return None, "ambiguous"
-    except UnknownPersonError:
-        return None, "unknown"
-    except PermissionRefusal:
-        return None, "refused"
-    except BadInputError as exc:
-        return None, str(exc)
-
-
-def _same_period(written: Any, expected: str | None) -> bool:
-    from perfagent.errors import BadInputError
-    from perfagent.periods import parse_period
-
-    if expected is None:
-        return written is None or (isinstance(written, str) and not written.strip())
-    if not isinstance(written, str):
-        return False
-    try:
-        got = parse_period(written)
-    except BadInputError:
-        return False
-    want = parse_period(expected)
-    return (got.start, got.end) == (want.start, want.end)
-
-
-def _as_set(values: Any) -> set[str] | None:
-    if not values:
-        return None
-    if not isinstance(values, list):
-        return {"<not a list>"}
-    return {str(v).strip().casefold() for v in values}
-
-
-def compare_call(
-    org: Any, viewer: Any, name: str | None, args: dict[str, Any], exp: Any
-) -> tuple[list[str], dict[str, Any]]:
-    """(the expected fields the call got wrong, notes). [] means an exact match."""
-    employee, why = resolve_written(org, viewer, args.get("employee"), args.get("kind"))
-    notes: dict[str, Any] = {"resolved": employee or why}
-    if name != exp.tool:
-        return ["tool"], notes
-    wrong: list[str] = []
-    if employee != exp.employee:
-        wrong.append("employee")
-    if not _same_period(args.get("period"), exp.period):
-        wrong.append("period")
-    want_dims = {d.casefold() for d in exp.dimensions} if exp.dimensions else None
-    if _as_set(args.get("dimensions")) != want_dims:
-        wrong.append("dimensions")
-    if exp.tool == "draft_feedback" and args.get("kind") != exp.kind:
-        wrong.append("kind")
-    if exp.doc_types is not None:
-        if _as_set(args.get("doc_types")) != set(exp.doc_types):
-            wrong.append("doc_types")
-    elif args.get("doc_types"):
-        notes["extra_doc_types"] = True
-    if exp.query_terms is not None:
-        query = _norm_text(str(args.get("query") or ""))
-        if not all(_norm_text(t) in query for t in exp.query_terms):
-            wrong.append("query")
-    return wrong, notes
+    return judge(org, viewer, name, args, exp)
 
 
 def schema_valid(tools: dict[str, Any], name: str, args: dict[str, Any]) -> bool:

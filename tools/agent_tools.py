@@ -379,6 +379,42 @@ def _period(text: str | None) -> Period | None:
 # --- the tools -----------------------------------------------------------------------------------
 
 
+def tool_inputs(dimension_names: Sequence[str] = DEFAULT_DIMENSIONS) -> dict[str, type[BaseModel]]:
+    """Each tool's argument schema, by tool name (what a written call must validate against)."""
+    return {
+        "retrieve_documents": RetrieveDocumentsInput,
+        "score_dimensions": _with_rubric_dimensions(ScoreDimensionsInput, dimension_names),
+        "draft_feedback": _with_rubric_dimensions(DraftFeedbackInput, dimension_names),
+    }
+
+
+def tool_specs(dimension_names: Sequence[str] = DEFAULT_DIMENSIONS) -> list[dict[str, Any]]:
+    """The three tools as the model sees them (OpenAI format), without any services: what the
+    fine-tuning data is built against. Equal to `convert_to_openai_tool` of `build_tools`' tools."""
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    def spec(name: str, description: str, schema: type[BaseModel]) -> dict[str, Any]:
+        parameters = convert_to_openai_tool(schema)["function"]["parameters"]
+        return {
+            "type": "function",
+            "function": {"name": name, "description": description, "parameters": parameters},
+        }
+
+    return [
+        spec("retrieve_documents", RETRIEVE_DESCRIPTION, RetrieveDocumentsInput),
+        spec(
+            "score_dimensions",
+            SCORE_DESCRIPTION,
+            _with_rubric_dimensions(ScoreDimensionsInput, dimension_names),
+        ),
+        spec(
+            "draft_feedback",
+            DRAFT_DESCRIPTION,
+            _with_rubric_dimensions(DraftFeedbackInput, dimension_names),
+        ),
+    ]
+
+
 def build_tools(services: ToolServices) -> list[BaseTool]:
     """The agent's tools over `services`: retrieval, scoring and (with a drafting service)
     drafting. The viewer of each call comes from the run's `AgentContext`."""

@@ -1,0 +1,100 @@
+"""The facts a turn's model call reads above the question: today, who asks, whom the question
+names and what the asker may see of them, and the period it names.
+
+A 135M model cannot know today's date or the org chart, so plain code states them, in the same
+words at inference (the agent) and in the fine-tuning data (`finetune/dataset.py`)::
+
+    Today: 2026-10-05. Asking: Dana Whitfield (E003).
+    "Sofia": Sofia Rossi (E008), in the asker's team.
+    Period: 2026-Q3.
+    Question: How did Sofia do on collaboration last quarter?
+
+The model then picks the tool and writes the ids and period it was given, or refuses ("outside
+the asker's access") or asks which one ("could be ..."). These lines only inform the model: the
+tools still check every name against the signed-in viewer, whatever the model writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from perfagent.errors import BadInputError, PermissionRefusal
+from perfagent.org import OrgChart, Person
+from perfagent.retrieval.access import Viewer
+from perfagent.retrieval.people import AmbiguousPersonError, resolve_person
+
+# What the asker is to the person named; decides a draft's kind and whether to refuse.
+Relation = str  # "self" | "team" | "visible" | "outside" | "ambiguous" | "unknown"
+
+# How many people an ambiguous name lists.
+MAX_CANDIDATES = 4
+
+
+@dataclass(frozen=True)
+class NamedPerson:
+    """One mention in the question and what it resolves to for the asker."""
+
+    mention: str
+    relation: Relation
+    person: Person | None = None
+    candidates: tuple[Person, ...] = ()
+
+    def line(self) -> str:
+        said = f'"{self.mention}"'
+        if self.relation == "ambiguous":
+            listed = " or ".join(f"{p.name} ({p.employee_id})" for p in self.candidates)
+            return f"{said}: could be {listed}."
+        if self.relation == "unknown" or self.person is None:
+            return f"{said}: no one of that name."
+        who = f"{self.person.name} ({self.person.employee_id})"
+        return f"{said}: {who}, {_RELATION_WORDS[self.relation]}."
+
+
+_RELATION_WORDS = {
+    "self": "the asker",
+    "team": "in the asker's team",
+    "visible": "visible to the asker (HR)",
+    "outside": "outside the asker's access",
+}
+
+
+def relation_of(org: OrgChart, viewer: Viewer, mention: str) -> NamedPerson:
+    """How `mention` resolves for `viewer`, with the tools' own name resolution."""
+    try:
+        person = resolve_person(org, viewer, mention)
+    except AmbiguousPersonError as exc:
+        people = tuple(org.get(c.employee_id) for c in exc.candidates[:MAX_CANDIDATES])
+        return NamedPerson(mention, "ambiguous", candidates=people)
+    except PermissionRefusal:
+        try:  # the org chart is not secret: say who it is, and that it is out of reach
+            person = resolve_person(org, Viewer(viewer.person, None), mention)
+        except BadInputError:
+            return NamedPerson(mention, "outside")
+        return NamedPerson(mention, "outside", person)
+    except BadInputError:
+        return NamedPerson(mention, "unknown")
+    if person.employee_id == viewer.employee_id:
+        return NamedPerson(mention, "self", person)
+    if person.employee_id in org.subtree(viewer.employee_id):
+        return NamedPerson(mention, "team", person)
+    return NamedPerson(mention, "visible" if viewer.is_hr else "outside", person)
+
+
+def describe_turn(
+    question: str,
+    *,
+    org: OrgChart,
+    viewer: Viewer,
+    today: date,
+    people: Sequence[str],
+    period: str | None,
+) -> str:
+    """The user message the model reads: the facts, then the question."""
+    lines = [f"Today: {today.isoformat()}. Asking: {viewer.person.name} ({viewer.employee_id})."]
+    lines += [relation_of(org, viewer, mention).line() for mention in people]
+    if period:
+        lines.append(f"Period: {period}.")
+    lines.append(f"Question: {question}")
+    return "\n".join(lines)
