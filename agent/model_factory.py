@@ -7,9 +7,31 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from perfagent.agent.chat_model import LocalChatModel
+from perfagent.agent.chat_model import DEFAULT_MODEL_NAME, LocalChatModel
 from perfagent.errors import BadInputError
 from perfagent.settings import AgentSettings
+
+BUNDLED_ADAPTER = "bundled"
+
+
+def bundled_adapter_dir() -> Path:
+    """The LoRA adapter shipped with perfagent (trained for SmolLM2-135M-Instruct)."""
+    from importlib import resources
+
+    return Path(str(resources.files("perfagent.agent") / "adapter"))
+
+
+def adapter_path(adapter: str, model: str) -> str:
+    """The adapter directory the `agent.adapter` setting names: "bundled" (the default) is the
+    shipped adapter, used only with the default model it was trained for; "" or "none" is
+    none; anything else is a directory."""
+    if adapter.strip().casefold() in ("", "none"):
+        return ""
+    if adapter == BUNDLED_ADAPTER:
+        default_model = model in ("", "smollm2", DEFAULT_MODEL_NAME)
+        shipped = bundled_adapter_dir()
+        return str(shipped) if default_model and (shipped / "adapter_config.json").is_file() else ""
+    return adapter
 
 
 def build_chat_model(settings: AgentSettings, models_dir: Path) -> BaseChatModel:
@@ -33,7 +55,7 @@ def build_chat_model(settings: AgentSettings, models_dir: Path) -> BaseChatModel
         )
     return LocalChatModel(
         model=settings.model,
-        adapter=settings.adapter,
+        adapter=adapter_path(settings.adapter, settings.model),
         dtype=settings.dtype,
         models_dir=str(models_dir),
     )

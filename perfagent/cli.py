@@ -283,6 +283,127 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finetune_dir(args: argparse.Namespace) -> Path:
+    from perfagent.settings import load_settings
+
+    return load_settings(args.home).home / "finetune"
+
+
+def cmd_finetune_build(args: argparse.Namespace) -> int:
+    from perfagent.finetune.dataset import BuildConfig, build_examples, write_dataset
+
+    out = Path(args.out) if args.out else _finetune_dir(args) / "data"
+    config = BuildConfig(seed=args.seed)
+    if args.route_train is not None:
+        config.route_train = args.route_train
+    stats = write_dataset(build_examples(config), out)
+    if args.json:
+        _emit_json({"out": str(out), **stats})
+        return 0
+    for split in ("train", "eval"):
+        kinds = ", ".join(f"{k.rstrip(':')} {n}" for k, n in stats[split]["by_kind"].items())
+        print(f"{split}: {stats[split]['examples']} examples ({kinds})")
+    print(f"written to {out}/train.jsonl and eval.jsonl")
+    return 0
+
+
+def cmd_finetune_train(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from perfagent.agent.chat_model import resolve_model_dir
+    from perfagent.finetune.dataset import read_examples
+    from perfagent.finetune.train import train
+    from perfagent.settings import load_settings
+
+    settings = load_settings(args.home)
+    overrides = {
+        key: value
+        for key, value in {
+            "max_steps": args.steps,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.lr,
+            "r": args.r,
+            "alpha": args.alpha,
+            "seed": args.seed,
+        }.items()
+        if value is not None
+    }
+    try:  # flags get the settings' checks
+        config = type(settings.finetune).model_validate(
+            {**settings.finetune.model_dump(), **overrides}
+        )
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        field = ".".join(str(p) for p in problem["loc"])
+        raise BadInputError(f"finetune {field}: {problem['msg']}") from None
+    data = Path(args.data) if args.data else settings.home / "finetune" / "data" / "train.jsonl"
+    if data.is_dir():
+        data = data / "train.jsonl"
+    if not data.is_file():
+        raise BadInputError(f"{data}: no training data (run `perfagent finetune build` first)")
+    out = Path(args.out) if args.out else settings.home / "finetune" / "adapter"
+    base = resolve_model_dir(
+        args.base if args.base is not None else settings.agent.model, settings.models_dir
+    )
+    examples = read_examples(data)
+    print(
+        f"training a LoRA adapter for {base} on {len(examples)} examples -> {out}", file=sys.stderr
+    )
+    result = train(base, examples, out, config, resume=not args.no_resume)
+    print(
+        f"adapter saved to {result.out} ({result.steps} steps, {result.seconds / 60:.1f} min, "
+        f"final loss {result.final_loss:.4f}); use it with agent.adapter: {result.out}"
+    )
+    return 0
+
+
+def cmd_eval_routing(args: argparse.Namespace) -> int:
+    from perfagent.agent.chat_model import resolve_model_dir
+    from perfagent.agent.model_factory import adapter_path
+    from perfagent.finetune.evaluation import evaluate_routing, results_table, write_card
+    from perfagent.settings import load_settings
+
+    settings = load_settings(args.home)
+    trained = settings.home / "finetune" / "adapter"
+    if args.adapter:
+        adapter = adapter_path(args.adapter, settings.agent.model)
+    elif (trained / "adapter_config.json").is_file():
+        adapter = str(trained)  # the one `perfagent finetune train` just wrote
+    else:
+        adapter = adapter_path(settings.agent.adapter, settings.agent.model)
+    if not adapter or not (Path(adapter) / "adapter_config.json").is_file():
+        raise BadInputError(
+            f"{adapter or 'no adapter'}: not a PEFT adapter (train one with "
+            "`perfagent finetune train`, or pass --adapter DIR)"
+        )
+    base = resolve_model_dir(
+        args.base if args.base is not None else settings.agent.model, settings.models_dir
+    )
+    print(f"evaluating {base}: base model vs adapter {adapter}", file=sys.stderr)
+    evaluation = evaluate_routing(
+        base,
+        adapter,
+        synthetic=args.synthetic,
+        phrase=args.phrase,
+        limit=args.limit,
+        progress=None if args.quiet else lambda line: print(line, file=sys.stderr),
+    )
+    card = None
+    if not args.no_card:
+        try:
+            card = write_card(Path(adapter), evaluation)
+        except OSError as exc:
+            print(f"perfagent: could not write the model card: {exc}", file=sys.stderr)
+    if args.json:
+        _emit_json({**evaluation.to_json(), "card": str(card) if card else None})
+        return 0
+    print(results_table(evaluation))
+    if card:
+        print(f"model card: {card}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfagent", description="Evidence-based performance feedback, offline."
@@ -343,6 +464,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", metavar="YYYY-MM-DD", help="resolve 'last quarter' etc. against this")
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("finetune", help="build data for and train the chat model's LoRA adapter")
+    ft_sub = p.add_subparsers(dest="finetune_command", required=True)
+    f = ft_sub.add_parser("build", parents=[common], help="write the instruction examples")
+    f.add_argument("--out", help="output directory (default: <home>/finetune/data)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--route-train", type=int, help="synthetic routing examples for training")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_finetune_build)
+    f = ft_sub.add_parser("train", parents=[common], help="train a LoRA adapter (CPU)")
+    f.add_argument("--data", help="train.jsonl or its directory (default: <home>/finetune/data)")
+    f.add_argument("--out", help="adapter directory (default: <home>/finetune/adapter)")
+    f.add_argument("--base", help="base model (default: the agent's model setting)")
+    f.add_argument("--steps", type=int, help="stop after this many steps")
+    f.add_argument("--epochs", type=float)
+    f.add_argument("--batch-size", type=int)
+    f.add_argument("--lr", type=float, help="learning rate")
+    f.add_argument("--r", type=int, help="LoRA rank")
+    f.add_argument("--alpha", type=int, help="LoRA alpha")
+    f.add_argument("--seed", type=int)
+    f.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
+    f.set_defaults(func=cmd_finetune_train)
+
     p = sub.add_parser("eval", help="the project's own evaluations")
     eval_sub = p.add_subparsers(dest="evaluation", required=True)
     e = eval_sub.add_parser("scoring", help="scores vs designed levels, drafts, swap fairness")
@@ -353,6 +496,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-drafts", action="store_true", help="skip the draft checks")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
+    e = eval_sub.add_parser(
+        "routing", parents=[common], help="base model vs LoRA adapter on held-out routing"
+    )
+    e.add_argument(
+        "--adapter",
+        help="adapter directory or 'bundled' (default: the one trained "
+        "in <home>/finetune/adapter, else the configured one)",
+    )
+    e.add_argument("--base", help="base model (default: the agent's model setting)")
+    e.add_argument("--synthetic", type=int, default=60, help="synthetic eval-split cases")
+    e.add_argument("--phrase", type=int, default=30, help="phrasing cases")
+    e.add_argument("--limit", type=int, help="at most this many cases per routing set")
+    e.add_argument("--no-card", action="store_true", help="do not write the model card")
+    e.add_argument("--quiet", action="store_true", help="no per-case progress")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval_routing)
     return parser
 
 

@@ -57,7 +57,11 @@ class AgentSettings(BaseModel):
     model: str = Field(
         "", description="empty (SmolLM2-135M-Instruct), a model directory, a .gguf file or a hub id"
     )
-    adapter: str = Field("", description="a PEFT LoRA adapter directory; empty for none")
+    adapter: str = Field(
+        "bundled",
+        description="'bundled' (the shipped LoRA, default model only), a PEFT adapter directory, "
+        "or 'none'",
+    )
     dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     server_url: str = Field(
         "", description="an OpenAI-compatible server (vLLM, llama.cpp, Ollama): its /v1 URL"
@@ -69,6 +73,29 @@ class AgentSettings(BaseModel):
     max_tool_calls: int = Field(3, gt=0, le=20, description="tool calls per turn at most")
 
 
+class FinetuneSettings(BaseModel):
+    """LoRA training (`perfagent finetune train`); flags override these."""
+
+    model_config = ConfigDict(extra="forbid")
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = ["q_proj", "v_proj"]
+    learning_rate: float = Field(2e-4, gt=0.0)
+    scheduler: str = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0)
+    epochs: float = Field(1.0, gt=0.0)
+    max_steps: int | None = Field(None, ge=1)
+    batch_size: int = Field(8, ge=1)
+    seed: int = 0
+    checkpoint_every: int = Field(25, ge=1)
+    threads: int = Field(2, ge=1)
+    prefix_refresh: int = Field(
+        8, ge=1, description="steps between recomputing the shared system prefix's keys/values"
+    )
+    bf16: bool = Field(True, description="bfloat16 autocast where the CPU computes it natively")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     home: Path
@@ -78,6 +105,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings
     scoring: ScoringSettings = ScoringSettings()
     agent: AgentSettings = AgentSettings()
+    finetune: FinetuneSettings = FinetuneSettings()
 
     @property
     def chroma_dir(self) -> Path:
