@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 
-.PHONY: demo test install mpnet lint bench judge eval clean
+.PHONY: demo test install mpnet lint bench judge eval finetune clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,5 +84,13 @@ judge: install
 eval: install
 	$(BIN)/perfagent eval scoring
 
+# Build the fine-tuning data, train the chat model's LoRA adapter (~25 min on 2 cores) and
+# evaluate it against the base model; all in $(FT_HOME) (the adapter: $(FT_HOME)/finetune/adapter).
+FT_HOME ?= .finetune-home
+finetune: install
+	$(BIN)/perfagent finetune build --home $(FT_HOME)
+	$(BIN)/perfagent finetune train --home $(FT_HOME)
+	$(BIN)/perfagent eval routing --home $(FT_HOME) --quiet
+
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache
+	rm -rf $(VENV) $(DEMO_HOME) .finetune-home .pytest_cache
