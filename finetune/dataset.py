@@ -334,17 +334,17 @@ def fill(
 _TASKS: dict[str, tuple[str, dict[str, float]]] = {
     "score_other": (
         "score_dimensions",
-        {"team": 0.45, "visible": 0.2, "outside": 0.2, "ambiguous": 0.15},
+        {"team": 0.4, "visible": 0.15, "outside": 0.3, "ambiguous": 0.15},
     ),
     "retrieve_other": (
         "retrieve_documents",
-        {"team": 0.45, "visible": 0.2, "outside": 0.2, "ambiguous": 0.15},
+        {"team": 0.4, "visible": 0.15, "outside": 0.3, "ambiguous": 0.15},
     ),
     "draft_other": (
         "draft_feedback",
         {"team": 0.45, "visible": 0.1, "outside": 0.35, "ambiguous": 0.1},
     ),
-    "draft_manager": ("draft_feedback", {"team": 0.7, "outside": 0.3}),
+    "draft_manager": ("draft_feedback", {"team": 0.6, "outside": 0.4}),
     "draft_peer": ("draft_feedback", {"outside": 0.8, "visible": 0.1, "ambiguous": 0.1}),
     "score_self": ("score_dimensions", {"self": 1.0}),
     "retrieve_self": ("retrieve_documents", {"self": 1.0}),

@@ -234,7 +234,12 @@ def test_manager_question_over_http_calls_the_right_tool_and_cites(
     assert properties["period"]["enum"] == ["2026-Q3"]
     assert "runtime" not in properties  # the viewer never travels as an argument
     assert body["messages"][0]["role"] in ("system", "developer")
-    assert body["messages"][-1] == {"role": "user", "content": QUESTION}
+    # the question comes last, under the facts the agent states (today, the asker, whom it names)
+    last = body["messages"][-1]
+    assert last["role"] == "user"
+    assert last["content"].endswith(f"Question: {QUESTION}")
+    assert last["content"].startswith("Today: 2026-10-05. Asking: Dana Whitfield (E003).")
+    assert '"Sofia": Sofia Rossi (E008), in the asker\'s team.' in last["content"]
 
     assert answer.tool_calls, answer.answer
     first = answer.tool_calls[0]
