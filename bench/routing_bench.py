@@ -110,12 +110,6 @@ def usable_cores() -> int:
 # -- comparing a call with the expectation --------------------------------------------------------
 
 
-def compare_call(org: Any, viewer: Any, name: Any, args: Any, exp: Any) -> Any:
-    from perfagent.agent.routing_set import compare_call as judge
-
-    return judge(org, viewer, name, args, exp)
-
-
 def schema_valid(tools: dict[str, Any], name: str, args: dict[str, Any]) -> bool:
     from pydantic import ValidationError
 
@@ -184,6 +178,7 @@ def _successful(done: list[Any]) -> list[Any]:
 
 def run_agent_case(agent: Any, policy: Any, org: Any, tools: dict[str, Any], case: Any) -> Any:
     from perfagent.agent.graph import AgentAnswer, ToolDone
+    from perfagent.agent.routing_set import compare_call
 
     viewer = policy.viewer(case.viewer)
     result = AgentResult(case.id, bucket(case), case.tags, ok=False)
@@ -258,6 +253,8 @@ def run_model_case(
     bound: Any, system_prompt: Any, policy: Any, org: Any, tools: dict[str, Any], case: Any
 ) -> ModelResult:
     from langchain_core.messages import HumanMessage, SystemMessage
+
+    from perfagent.agent.routing_set import compare_call
 
     viewer = policy.viewer(case.viewer)
     messages = [

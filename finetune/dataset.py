@@ -683,19 +683,22 @@ class BuildConfig:
     routing_train_repeats: int = 2
 
 
+def demo_org() -> OrgChart:
+    """The bundled demo organisation (the routing set's people)."""
+    text = (resources.files("perfagent.data") / "demo" / "org.csv").read_text("utf-8")
+    return OrgChart.from_csv_text(text, source="demo org")
+
+
 def build_examples(config: BuildConfig | None = None) -> list[Example]:
     config = config or BuildConfig()
     templates = load_templates()
     examples = list(route_examples("train", config.route_train, config.seed, templates))
     examples += list(phrase_examples("train", config.phrase_train, config.seed))
-    demo_org = OrgChart.from_csv_text(
-        (resources.files("perfagent.data") / "demo" / "org.csv").read_text("utf-8"),
-        source="demo org",
-    )
+    demo = demo_org()
     routing = [c for c in load_routing_set(split="train")]
     for repeat in range(config.routing_train_repeats):
         for case in routing:
-            example = routing_case_example(case, demo_org)
+            example = routing_case_example(case, demo)
             example.id += f"-{repeat}" if repeat else ""
             examples.append(example)
     examples += list(route_examples("eval", config.route_eval, config.seed, templates))

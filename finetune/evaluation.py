@@ -42,7 +42,7 @@ from perfagent.agent.routing_set import (
     load_routing_set,
 )
 from perfagent.agent.turn_context import describe_turn
-from perfagent.finetune.dataset import BuildConfig, Example, build_examples
+from perfagent.finetune.dataset import BuildConfig, Example, build_examples, demo_org
 from perfagent.org import OrgChart
 from perfagent.retrieval.access import AccessPolicy
 from perfagent.tools.agent_tools import DEFAULT_DIMENSIONS, tool_inputs, tool_specs
@@ -155,11 +155,6 @@ def judge_reply(
 
 
 # --- running a model over the sets ---------------------------------------------------------------
-
-
-def demo_org() -> OrgChart:
-    text = (resources.files("perfagent.data") / "demo" / "org.csv").read_text("utf-8")
-    return OrgChart.from_csv_text(text, source="demo org")
 
 
 def _route_messages(prompt: str) -> list[Any]:
