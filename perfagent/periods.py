@@ -146,7 +146,7 @@ def find_period(text: str, today: date) -> Period | None:
         y = int(m[3]) if m[3] else (year if q <= quarter_now else year - 1)
         return parse_period(f"{y}-Q{q}")
     if m := re.search(
-        r"\b(?:h([12])|(first|second)\s+half)(?:\s+of\s+(?:the\s+year|(\d{4})))?\b", t
+        r"\b(?:h([12])|(first|second)\s+half)(?:\s+of\s+the\s+year|\s+(?:of\s+)?(\d{4}))?\b", t
     ):
         h = int(m[1]) if m[1] else (1 if m[2] == "first" else 2)
         y = int(m[3]) if m[3] else (year if h == 1 or today.month >= 7 else year - 1)

@@ -54,6 +54,10 @@ JAN = date(2026, 1, 15)
         ("YTD", OCT, "2026"),
         ("year-to-date", OCT, "2026"),
         ("just covering september", OCT, "2026-09"),
+        # a half with its year, with or without "of" (was read as this year's half)
+        ("for H2 2025? a rough rating", date(2026, 12, 26), "2025-H2"),
+        ("the second half of 2024", OCT, "2024-H2"),
+        ("Q3 2025", OCT, "2025-Q3"),
     ],
 )
 def test_named_periods(text: str, today: date, label: str) -> None:
