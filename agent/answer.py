@@ -53,6 +53,9 @@ class ComposedAnswer:
     citations: list[dict[str, Any]] = field(default_factory=list)
     refused: bool = False
     clarify: bool = False
+    # where the Sources section starts in `text` (its length when there is none): a UI shows
+    # the body and renders the sources its own way
+    body_chars: int | None = None
 
 
 def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -118,9 +121,12 @@ def compose(outcomes: Sequence[ToolOutcome]) -> ComposedAnswer:
     if not parts:
         return ComposedAnswer(HELP)
     text = "\n\n".join(p for p in parts if p)
+    body_chars = len(text)
     if numbering.citations:
         text += "\n\n" + sources_section(numbering.citations)
-    return ComposedAnswer(text, numbering.citations, refused=refused, clarify=clarify)
+    return ComposedAnswer(
+        text, numbering.citations, refused=refused, clarify=clarify, body_chars=body_chars
+    )
 
 
 def sources_section(citations: Sequence[dict[str, Any]]) -> str:

@@ -170,8 +170,7 @@ class GroundingMiddleware(AgentMiddleware[Any, AgentContext]):
                 org=self.org,
                 viewer=context.viewer,
                 today=today,
-                people=hints.people,
-                period=hints.period,
+                hints=hints,
             )
             override["messages"] = [*messages[:start], HumanMessage(facts), *messages[start + 1 :]]
         response = handler(request.override(tool_choice="any", **override))
@@ -199,6 +198,7 @@ def _answer(composed: ComposedAnswer) -> ModelResponse[Any]:
                 "citations": composed.citations,
                 "refused": composed.refused,
                 "clarify": composed.clarify,
+                "body_chars": composed.body_chars,
             }
         },
     )
@@ -228,9 +228,10 @@ class ToolDone:
 
 @dataclass(frozen=True)
 class AnswerText:
-    """A piece of the answer, in order."""
+    """A piece of the answer, in order; the last one may be its Sources section."""
 
     text: str
+    sources: bool = False
 
 
 @dataclass
@@ -238,6 +239,7 @@ class AgentAnswer:
     """A finished turn: the contract's `ask` JSON plus timings."""
 
     answer: str
+    body_chars: int | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     citations: list[dict[str, Any]] = field(default_factory=list)
     refused: bool = False
@@ -246,6 +248,11 @@ class AgentAnswer:
     seconds: float = 0.0
     first_event_seconds: float | None = None
     first_words_seconds: float | None = None
+
+    @property
+    def body(self) -> str:
+        """The answer without its Sources section."""
+        return self.answer[: self.body_chars].rstrip() if self.body_chars else self.answer
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -348,13 +355,19 @@ class PerfAgent:
                         result.citations = list(meta.get("citations", []))
                         result.refused = bool(meta.get("refused"))
                         result.clarify = bool(meta.get("clarify"))
+                        body_chars = meta.get("body_chars")
+                        result.body_chars = body_chars if isinstance(body_chars, int) else None
         # The answer is composed at once; it is handed on paragraph by paragraph so a UI can
         # show the first lines while it renders the rest.
-        for piece in _paragraphs(result.answer):
+        body = result.body
+        sources = result.answer[len(body) :].strip() if body != result.answer else ""
+        for piece in _paragraphs(body):
             if result.first_words_seconds is None:
                 mark_first_event()
                 result.first_words_seconds = time.perf_counter() - started
             yield AnswerText(piece)
+        if sources:
+            yield AnswerText("\n\n" + sources, sources=True)
         result.seconds = time.perf_counter() - started
         yield result
 

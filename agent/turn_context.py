@@ -1,5 +1,5 @@
 """The facts a turn's model call reads above the question: today, who asks, whom the question
-names and what the asker may see of them, and the period it names.
+names and what the asker may see of them, and the period, dimensions and document types it names.
 
 A 135M model cannot know today's date or the org chart, so plain code states them, in the same
 words at inference (the agent) and in the fine-tuning data (`finetune/dataset.py`)::
@@ -7,19 +7,20 @@ words at inference (the agent) and in the fine-tuning data (`finetune/dataset.py
     Today: 2026-10-05. Asking: Dana Whitfield (E003).
     "Sofia": Sofia Rossi (E008), in the asker's team.
     Period: 2026-Q3.
+    Dimensions: collaboration.
     Question: How did Sofia do on collaboration last quarter?
 
-The model then picks the tool and writes the ids and period it was given, or refuses ("outside
-the asker's access") or asks which one ("could be ..."). These lines only inform the model: the
+The model then picks the tool and copies the ids, period, dimensions and document types it was
+given, or refuses ("outside the asker's access") or asks which one ("could be ..."). These lines only inform the model: the
 tools still check every name against the signed-in viewer, whatever the model writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from perfagent.agent.routing import TurnHints
 from perfagent.errors import BadInputError, PermissionRefusal
 from perfagent.org import OrgChart, Person
 from perfagent.retrieval.access import Viewer
@@ -88,13 +89,16 @@ def describe_turn(
     org: OrgChart,
     viewer: Viewer,
     today: date,
-    people: Sequence[str],
-    period: str | None,
+    hints: TurnHints,
 ) -> str:
-    """The user message the model reads: the facts, then the question."""
+    """The user message the model reads: the facts `hints` read from the question, then it."""
     lines = [f"Today: {today.isoformat()}. Asking: {viewer.person.name} ({viewer.employee_id})."]
-    lines += [relation_of(org, viewer, mention).line() for mention in people]
-    if period:
-        lines.append(f"Period: {period}.")
+    lines += [relation_of(org, viewer, mention).line() for mention in hints.people]
+    if hints.period:
+        lines.append(f"Period: {hints.period}.")
+    if hints.dimensions:
+        lines.append(f"Dimensions: {', '.join(hints.dimensions)}.")
+    if hints.doc_types:
+        lines.append(f"Document types: {', '.join(hints.doc_types)}.")
     lines.append(f"Question: {question}")
     return "\n".join(lines)

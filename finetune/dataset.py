@@ -500,6 +500,12 @@ def route_examples(
             continue  # a date-like word read as a period: ambiguous, skip
         if len(hints.people) != 1:
             continue
+        if set(hints.dimensions) != set(slots.get("dimensions") or ()) or set(
+            hints.doc_types
+        ) != set(slots.get("doc_types") or ()):
+            continue  # the facts line would name other dimensions or types than the label
+        # the label lists them as the facts line does, so the model copies them in order
+        slots["dimensions"], slots["doc_types"] = list(hints.dimensions), list(hints.doc_types)
         named = relation_of(org, viewer, hints.people[0])
         intended = {p.employee_id for p in sharing} if sharing else {person.employee_id}
         got = (
@@ -513,14 +519,7 @@ def route_examples(
         if labelled is None:
             continue
         answer, expect = labelled
-        prompt = describe_turn(
-            question,
-            org=org,
-            viewer=viewer,
-            today=today,
-            people=hints.people,
-            period=hints.period,
-        )
+        prompt = describe_turn(question, org=org, viewer=viewer, today=today, hints=hints)
         made += 1
         yield Example(
             id=f"{split}-route-{made:05d}",
@@ -540,15 +539,17 @@ def _shares_first(org: OrgChart, person: Person) -> bool:
     return sum(p.first_name.casefold() == first for p in org) > 1
 
 
-def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
-    """A routing-set case as a training example, labelled from its expectation."""
-    policy = AccessPolicy(org)
-    viewer = policy.viewer(case.viewer)
+def case_prompt(case: RoutingCase, org: OrgChart) -> str:
+    """A routing-set case's question as the agent would put it to the model, facts above it."""
+    viewer = AccessPolicy(org).viewer(case.viewer)
     question = " ".join(case.question.split())
     hints = read_hints(question, org=org, today=case.today, dimension_names=DEFAULT_DIMENSIONS)
-    prompt = describe_turn(
-        question, org=org, viewer=viewer, today=case.today, people=hints.people, period=hints.period
-    )
+    return describe_turn(question, org=org, viewer=viewer, today=case.today, hints=hints)
+
+
+def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
+    """A routing-set case as a training example, labelled from its expectation."""
+    prompt = case_prompt(case, org)
     exp = case.expect
     if exp.kind == "refuse":
         answer = REFUSAL_ANSWER

@@ -33,7 +33,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from perfagent.agent.routing import read_hints
 from perfagent.agent.routing_set import (
     ExpectedCall,
     RoutingCase,
@@ -41,11 +40,10 @@ from perfagent.agent.routing_set import (
     expected_call,
     load_routing_set,
 )
-from perfagent.agent.turn_context import describe_turn
-from perfagent.finetune.dataset import BuildConfig, Example, build_examples, demo_org
+from perfagent.finetune.dataset import BuildConfig, Example, build_examples, case_prompt, demo_org
 from perfagent.org import OrgChart
 from perfagent.retrieval.access import AccessPolicy
-from perfagent.tools.agent_tools import DEFAULT_DIMENSIONS, tool_inputs, tool_specs
+from perfagent.tools.agent_tools import tool_inputs, tool_specs
 from perfagent.tools.citations import Citation
 
 CARD_NAME = "MODEL_CARD.md"
@@ -167,11 +165,7 @@ def _route_messages(prompt: str) -> list[Any]:
 
 def run_routing_case(model: Any, case: RoutingCase, org: OrgChart) -> CaseResult:
     viewer = AccessPolicy(org).viewer(case.viewer)
-    question = " ".join(case.question.split())
-    hints = read_hints(question, org=org, today=case.today, dimension_names=DEFAULT_DIMENSIONS)
-    prompt = describe_turn(
-        question, org=org, viewer=viewer, today=case.today, people=hints.people, period=hints.period
-    )
+    prompt = case_prompt(case, org)
     started = time.perf_counter()
     text = model.complete(_route_messages(prompt), tool_specs())
     seconds = time.perf_counter() - started

@@ -134,7 +134,10 @@ class Ingestor:
         prune: bool = False,
         progress: bool = True,
         on_batch: Callable[[int], None] | None = None,
+        on_file: Callable[[int, int], None] | None = None,
     ) -> IngestReport:
+        """Load the documents under `path`. `on_batch(chunks written)` follows each stored batch,
+        `on_file(files read, files in all)` each file (a UI's progress bar)."""
         started = time.perf_counter()
         report = IngestReport()
         root = path if path.is_dir() else path.parent
@@ -158,6 +161,8 @@ class Ingestor:
             if file_key not in files_done:
                 files_done.add(file_key)
                 bar.update(1)
+                if on_file:
+                    on_file(len(files_done), len(documents_files))
             if isinstance(item, Skipped):
                 report.skipped.append(item)
                 continue

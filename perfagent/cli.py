@@ -143,13 +143,13 @@ def cmd_draft(args: argparse.Namespace) -> int:
     return 0
 
 
-def _agent_container(args: argparse.Namespace) -> Any:
-    """The container `ask` and `chat` use: the home's, or, while nothing has been ingested
-    there, a demo home under it with the bundled demo organisation (ingested once)."""
+def _agent_container(args: argparse.Namespace, *, writable: bool = False) -> Any:
+    """The container `ask`, `chat` and `serve` use: the home's, or, while nothing has been
+    ingested there, a demo home under it with the bundled demo organisation (ingested once)."""
     from perfagent.container import Container
     from perfagent.settings import load_settings
 
-    container = _container(args)
+    container = _container(args, writable=writable, purpose="perfagent serve" if writable else "")
     if container.settings.org_file.is_file():
         return container
     demo_home = container.settings.home / "demo"
@@ -326,6 +326,8 @@ def cmd_finetune_train(args: argparse.Namespace) -> int:
             "r": args.r,
             "alpha": args.alpha,
             "seed": args.seed,
+            "decision_weight": args.decision_weight,
+            "target_modules": args.target_modules.split(",") if args.target_modules else None,
         }.items()
         if value is not None
     }
@@ -404,6 +406,85 @@ def cmd_eval_routing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from perfagent.settings import load_settings
+    from perfagent.ui.accounts import SignIn, UserStore
+    from perfagent.ui.gradio_ui import UiOptions
+    from perfagent.ui.server import build_app
+
+    settings = load_settings(args.home)
+    container = _agent_container(args, writable=True)
+    demo = container.settings.home != settings.home
+    ui = settings.ui
+    sign_in = SignIn(
+        container.org,
+        UserStore(settings.users_file),
+        demo_password=ui.demo_password if demo else None,
+    )
+    options = UiOptions(
+        demo=demo,
+        uploads_dir=container.settings.home / "uploads",
+        max_concurrent_chats=ui.max_concurrent_chats,
+    )
+    app = build_app(container, sign_in, options, trusted_header=ui.trusted_header or None)
+    host = args.host or ui.host
+    port = args.port or ui.port
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    print(f"perfagent is serving at http://{shown}:{port}/", file=sys.stderr)
+    if ui.trusted_header:
+        print(f"sign-in: the {ui.trusted_header} header of your SSO proxy", file=sys.stderr)
+    elif demo:
+        print(f"demo accounts (password: {ui.demo_password}):", file=sys.stderr)
+        for account in sign_in.demo_accounts():
+            print(
+                f"  {account.employee_id}  {account.name}, {account.role} ({account.title})",
+                file=sys.stderr,
+            )
+    elif not sign_in.users or not sign_in.users.ids():
+        print(
+            f"no accounts yet: add one with `perfagent users add ID` ({settings.users_file})",
+            file=sys.stderr,
+        )
+    container.agent  # load the model before the first visitor waits for it  # noqa: B018
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from perfagent.settings import load_settings
+    from perfagent.ui.accounts import UserStore
+
+    settings = load_settings(args.home)
+    store = UserStore(settings.users_file)
+    if args.users_command == "list":
+        for employee_id in store.ids():
+            print(employee_id)
+        return 0
+    employee_id = args.employee_id
+    if args.users_command == "remove":
+        if not store.remove(employee_id):
+            raise BadInputError(f"no account {employee_id} in {settings.users_file}")
+        print(f"removed {employee_id}", file=sys.stderr)
+        return 0
+    org = _container(args).org
+    org.get(employee_id)  # an unknown id is bad input
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {employee_id}: ")
+        if getpass.getpass("again: ") != password:
+            raise BadInputError("the passwords differ")
+    else:
+        raise BadInputError("no terminal to ask for the password: use --password-stdin")
+    store.set_password(employee_id, password)
+    print(f"{employee_id} can sign in ({settings.users_file})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfagent", description="Evidence-based performance feedback, offline."
@@ -464,6 +545,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", metavar="YYYY-MM-DD", help="resolve 'last quarter' etc. against this")
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("serve", parents=[common], help="the web UI (and Slack routes)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("users", help="web UI accounts (passwords in <home>/users.json)")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    u = users_sub.add_parser("add", parents=[common], help="add an account or set its password")
+    u.add_argument("employee_id", metavar="ID")
+    u.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    u.set_defaults(func=cmd_users)
+    u = users_sub.add_parser("remove", parents=[common], help="remove an account")
+    u.add_argument("employee_id", metavar="ID")
+    u.set_defaults(func=cmd_users)
+    u = users_sub.add_parser("list", parents=[common], help="the accounts, one id a line")
+    u.set_defaults(func=cmd_users)
+
     p = sub.add_parser("finetune", help="build data for and train the chat model's LoRA adapter")
     ft_sub = p.add_subparsers(dest="finetune_command", required=True)
     f = ft_sub.add_parser("build", parents=[common], help="write the instruction examples")
@@ -482,6 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--lr", type=float, help="learning rate")
     f.add_argument("--r", type=int, help="LoRA rank")
     f.add_argument("--alpha", type=int, help="LoRA alpha")
+    f.add_argument(
+        "--target-modules", metavar="A,B", help="modules to adapt (default q_proj,v_proj)"
+    )
+    f.add_argument(
+        "--decision-weight", type=float, help="loss weight of an answer's first token (5)"
+    )
     f.add_argument("--seed", type=int)
     f.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
     f.set_defaults(func=cmd_finetune_train)

@@ -93,6 +93,12 @@ class Container:
         self.__dict__["org"] = org
         return org
 
+    def reload_org(self) -> None:
+        """Forget everything built on the org chart (after an org file upload); the store, the
+        models and the rubric stay loaded."""
+        for name in ("org", "search_service", "scoring_service", "drafting_service", "agent"):
+            self.__dict__.pop(name, None)
+
     @cached_property
     def search_service(self) -> SearchService:
         from perfagent.retrieval.search import SearchService

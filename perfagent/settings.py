@@ -94,6 +94,29 @@ class FinetuneSettings(BaseModel):
         8, ge=1, description="steps between recomputing the shared system prefix's keys/values"
     )
     bf16: bool = Field(True, description="bfloat16 autocast where the CPU computes it natively")
+    decision_weight: float = Field(
+        5.0,
+        ge=1.0,
+        description="loss weight of an answer's first token: call a tool, refuse or ask back",
+    )
+
+
+class UiSettings(BaseModel):
+    """The web server (`perfagent serve`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    users_file: str = Field("", description="the users file; empty for <home>/users.json")
+    trusted_header: str = Field(
+        "",
+        description="a header set by the company's SSO proxy naming the user (an employee id or "
+        "email); empty for the sign-in page. Only behind a proxy that strips it from clients.",
+    )
+    demo_password: str = Field(
+        "perfagent-demo", description="the password of every demo account (demo org only)"
+    )
+    max_concurrent_chats: int = Field(10, ge=1, le=100)
 
 
 class Settings(BaseModel):
@@ -106,6 +129,7 @@ class Settings(BaseModel):
     scoring: ScoringSettings = ScoringSettings()
     agent: AgentSettings = AgentSettings()
     finetune: FinetuneSettings = FinetuneSettings()
+    ui: UiSettings = UiSettings()
 
     @property
     def chroma_dir(self) -> Path:
@@ -118,6 +142,14 @@ class Settings(BaseModel):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def users_file(self) -> Path:
+        return (
+            Path(self.ui.users_file).expanduser()
+            if self.ui.users_file
+            else self.home / "users.json"
+        )
 
 
 def default_home() -> Path:
@@ -156,6 +188,7 @@ _ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFAGENT_CHAT_ADAPTER": ("agent", "adapter"),
     "PERFAGENT_MODEL_SERVER_URL": ("agent", "server_url"),
     "PERFAGENT_MODEL_SERVER_MODEL": ("agent", "server_model"),
+    "PERFAGENT_TRUSTED_HEADER": ("ui", "trusted_header"),
 }
 
 

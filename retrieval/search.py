@@ -9,12 +9,12 @@ from datetime import date
 
 import numpy as np
 
-from perfagent.errors import BadInputError
+from perfagent.errors import BadInputError, PermissionRefusal
 from perfagent.ingest.documents import DOC_TYPES
 from perfagent.org import OrgChart
 from perfagent.periods import Period, default_period
 from perfagent.retrieval.access import AccessPolicy, Viewer
-from perfagent.store.chroma_store import ChunkStore, StoredChunk
+from perfagent.store.chroma_store import ChunkStore, StoredChunk, Where
 from perfagent.store.embeddings import SentenceEmbeddings
 
 
@@ -43,6 +43,34 @@ class SearchHit:
 # embeddings costs ~0.1 ms a chunk, hence the cap on the count.
 EXACT_SEARCH_MAX_CHUNKS = 400
 EXACT_SEARCH_MAX_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """A whole document as the viewer may see it (a source opened from an answer)."""
+
+    doc_id: str
+    employee_id: str
+    author: str
+    doc_type: str
+    date: str
+    title: str
+    text: str
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _rejoin(chunks: Sequence[StoredChunk]) -> str:
+    """A document's text from its chunks, by their offsets (chunks may overlap)."""
+    text = ""
+    for chunk in sorted(chunks, key=lambda c: int(c.metadata.get("chunk_index", 0))):
+        start = int(chunk.metadata.get("start", len(text)))
+        if start >= len(text):
+            text += " " * (start - len(text)) + chunk.text
+        else:
+            text += chunk.text[len(text) - start :]
+    return text
 
 
 class SearchService:
@@ -169,3 +197,22 @@ class SearchService:
             for chunk, score in hits
             for m in [chunk.metadata]
         ]
+
+    def document(self, viewer: Viewer, doc_id: str) -> DocumentView:
+        """The document `doc_id` if the viewer may read it. The same refusal whether it does not
+        exist or is not theirs to see: a guessed id reveals nothing."""
+        where = self.policy.where_filter(viewer)
+        clause: Where = {"doc_id": doc_id}
+        chunks = self.store.get(where={"$and": [where, clause]} if where else clause)
+        if not chunks:
+            raise PermissionRefusal(f"no document {doc_id!r} that you may see")
+        m = chunks[0].metadata
+        return DocumentView(
+            doc_id=doc_id,
+            employee_id=str(m["employee_id"]),
+            author=viewer.author_label(m, self.org),
+            doc_type=str(m["doc_type"]),
+            date=str(m["date"]),
+            title=str(m.get("title", "")),
+            text=_rejoin(chunks),
+        )

@@ -105,6 +105,45 @@ def _logits(model_dir: Path, adapter: Path | None, tokenizer, text: str):  # typ
         return model(**tokenizer(text, return_tensors="pt")).logits
 
 
+def test_the_first_answer_token_weighs_decision_weight_tokens(
+    tiny_model_dir: Path, tokenizer, few_examples: list[Example]
+) -> None:  # type: ignore[no-untyped-def]
+    """The batch loss is the per-token cross-entropy over answer tokens, each answer's first
+    token counted `decision_weight` times: checked against a plain full forward pass."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from perfagent.finetune.train import PrefixCache, _batch_loss
+
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
+    model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj"], lora_dropout=0.0))
+    model.eval()
+    routes = [e for e in few_examples if e.task == "route"][:3]
+    batch = [encode_example(tokenizer, e) for e in routes]
+    per_row: list[torch.Tensor] = []
+    with torch.no_grad():
+        for e in batch:
+            logits = model(input_ids=torch.tensor([e.prefix + e.ids])).logits[
+                0, len(e.prefix) - 1 :
+            ]
+            targets = torch.tensor(e.labels)
+            keep = targets != -100
+            per_row.append(
+                torch.nn.functional.cross_entropy(
+                    logits[:-1][keep], targets[keep], reduction="none"
+                )
+            )
+        plain = _batch_loss(model, batch, 0, PrefixCache(1), 1.0)
+        weighted = _batch_loss(model, batch, 0, PrefixCache(1), 5.0)
+    every = torch.cat(per_row)
+    assert torch.allclose(plain, every.mean(), atol=1e-4)
+    firsts = torch.stack([row[0] for row in per_row])
+    expected = (every.sum() + 4 * firsts.sum()) / (len(every) + 4 * len(per_row))
+    assert torch.allclose(weighted, expected, atol=1e-4)
+    assert not torch.allclose(weighted, plain, atol=1e-4)
+
+
 def test_two_training_steps_save_an_adapter_that_changes_outputs(
     tiny_model_dir: Path, tokenizer, few_examples: list[Example], tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

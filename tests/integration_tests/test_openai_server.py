@@ -240,6 +240,7 @@ def test_manager_question_over_http_calls_the_right_tool_and_cites(
     assert last["content"].endswith(f"Question: {QUESTION}")
     assert last["content"].startswith("Today: 2026-10-05. Asking: Dana Whitfield (E003).")
     assert '"Sofia": Sofia Rossi (E008), in the asker\'s team.' in last["content"]
+    assert "\nDimensions: collaboration.\n" in last["content"]
 
     assert answer.tool_calls, answer.answer
     first = answer.tool_calls[0]
