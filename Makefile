@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_HOME ?= $(CURDIR)/.demo-home
 
-.PHONY: demo test install mpnet lint bench judge eval finetune clean
+.PHONY: demo test install mpnet lint bench judge eval finetune clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,9 +64,32 @@ demo: install
 	@echo 'Chat (multi-turn): $(BIN)/perfagent chat --home $(DEMO_HOME) --as E003 --today 2026-10-05'
 	@echo 'Try more: $(BIN)/perfagent search --home $(DEMO_HOME) --as E001 "incident review" --json'
 	@echo '          $(BIN)/perfagent draft --home $(DEMO_HOME) --as E003 "Micheal" --kind manager --json'
+	@echo
+ifneq ($(SERVE),no)
+	@echo '== The web UI (Ctrl-C stops it; make demo SERVE=no skips it)'
+	$(BIN)/perfagent serve --home $(DEMO_HOME)
+endif
+
+# Screenshots of the main views for docs/ (the browser tests take them).
+screenshots: install $(CHROMIUM)
+	PERFAGENT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/integration_tests/test_ui_browser.py
+
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download
+# needs the internet). Installed here when missing, as root or through sudo.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "no root: install Debian's chromium for the browser tests (they are skipped without it)"; \
+	fi
+
+chromium: $(CHROMIUM)
 
 # pytest exits 5 when it collects no tests: that is not a failure of the suite.
-test: install $(VENV)/.installed-mpnet
+test: install $(VENV)/.installed-mpnet $(CHROMIUM)
 	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 lint: install

@@ -416,7 +416,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.home)
     container = _agent_container(args, writable=True)
-    demo = container.settings.home != settings.home
+    # demo accounts exist only for the bundled, fictional demo organisation
+    bundled = (_data_dir() / "demo" / "org.csv").read_text(encoding="utf-8-sig")
+    demo = container.settings.org_file.read_text(encoding="utf-8-sig") == bundled
     ui = settings.ui
     sign_in = SignIn(
         container.org,

@@ -344,25 +344,24 @@ class PerfagentUI:
         found = check_text(text, citations=citations, period=bounds)
         return render.warning_spans(text, found), render.warnings_markdown(found)
 
-    def download(self, text: str, saved: dict[str, Any], fmt: str) -> str:
+    def downloads(self, text: str, saved: dict[str, Any]) -> tuple[Any, Any]:
+        """The draft as it stands, written as .md and .docx for the two download buttons
+        (refreshed after each draft, edit and check, so a click downloads what is on screen)."""
         if not saved or not text:
-            raise gr.Error("Generate a draft first.")
+            return gr.update(value=None), gr.update(value=None)
         from perfagent.tools.language_check import check_text
 
         warnings = [str(w) for w in check_text(text)]
         folder = Path(tempfile.mkdtemp(prefix="perfagent-draft-"))
         stem = "".join(ch if ch.isalnum() else "-" for ch in saved["title"]).strip("-").lower()
-        if fmt == "docx":
-            return str(
-                write_docx(
-                    folder / f"{stem}.docx", saved["title"], text, saved["citations"], warnings
-                )
-            )
-        path = folder / f"{stem}.md"
-        path.write_text(
+        markdown = folder / f"{stem}.md"
+        markdown.write_text(
             draft_markdown(saved["title"], text, saved["citations"], warnings), encoding="utf-8"
         )
-        return str(path)
+        docx = write_docx(
+            folder / f"{stem}.docx", saved["title"], text, saved["citations"], warnings
+        )
+        return str(markdown), str(docx)
 
     def default_kind(self, employee_id: str, request: gr.Request) -> str:
         viewer = self.viewer(request)
@@ -483,7 +482,11 @@ class PerfagentUI:
                     )
                     with gr.Row():
                         score_person = gr.Dropdown(
-                            label="Person", choices=[], scale=2, allow_custom_value=True
+                            label="Person",
+                            choices=[],
+                            scale=2,
+                            allow_custom_value=True,
+                            elem_id="score-person",
                         )
                         score_period = gr.Textbox(
                             label="Period",
@@ -496,7 +499,11 @@ class PerfagentUI:
                 with gr.Tab("Drafts", id="drafts"):
                     with gr.Row():
                         draft_person = gr.Dropdown(
-                            label="Person", choices=[], scale=2, allow_custom_value=True
+                            label="Person",
+                            choices=[],
+                            scale=2,
+                            allow_custom_value=True,
+                            elem_id="draft-person",
                         )
                         draft_kind = gr.Radio(list(DRAFT_KINDS), value="self", label="Kind")
                         draft_period = gr.Textbox(
@@ -526,7 +533,10 @@ class PerfagentUI:
                     )
                     with gr.Row():
                         upload_docs = gr.File(
-                            label="Documents", file_count="multiple", type="filepath"
+                            label="Documents",
+                            file_count="multiple",
+                            type="filepath",
+                            elem_id="upload-docs",
                         )
                         upload_org = gr.File(label="org.csv", file_types=[".csv"], type="filepath")
                     ingest_button = gr.Button("Load", variant="primary")
@@ -576,6 +586,11 @@ class PerfagentUI:
                 [draft_person, draft_kind, draft_period],
                 [draft_text, highlighted, warnings, draft_saved],
                 api_name="draft",
+            ).success(
+                self.downloads,
+                [draft_text, draft_saved],
+                [download_md, download_docx],
+                api_visibility="private",
             )
             recheck.click(
                 self.recheck,
@@ -583,18 +598,13 @@ class PerfagentUI:
                 [highlighted, warnings],
                 api_visibility="private",
             )
-            download_md.click(
-                lambda text, saved: self.download(text, saved, "md"),
-                [draft_text, draft_saved],
-                download_md,
-                api_visibility="private",
-            )
-            download_docx.click(
-                lambda text, saved: self.download(text, saved, "docx"),
-                [draft_text, draft_saved],
-                download_docx,
-                api_visibility="private",
-            )
+            for trigger in (draft_text.blur, recheck.click):
+                trigger(
+                    self.downloads,
+                    [draft_text, draft_saved],
+                    [download_md, download_docx],
+                    api_visibility="private",
+                )
             ingest_button.click(
                 self.ingest,
                 [upload_docs, upload_org],
