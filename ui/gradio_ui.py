@@ -432,14 +432,8 @@ class PerfagentUI:
                 progress((done, total), desc="ingesting", unit="files")
 
             report = self.container.ingestor().run(docs, progress=False, on_file=on_file)
-            lines.append(
-                f"{report.loaded} documents: {report.new} new, {report.updated} updated, "
-                f"{report.unchanged} unchanged; {report.chunks_written} chunks written; "
-                f"{len(report.skipped)} skipped."
-            )
-            lines += [f"- skipped {s}" for s in report.skipped]
-            if report.ignored_files:
-                lines.append(f"- ignored (not documents): {', '.join(report.ignored_files)}")
+            summary, *details = report.summary().splitlines()
+            lines += [summary, ""] + [f"- {line.strip()}" for line in details]
         return "\n".join(lines), self.loaded_summary(viewer)
 
     # --- the page --------------------------------------------------------------------------------
@@ -481,13 +475,7 @@ class PerfagentUI:
                         "summary to inform judgement, not a rating or a decision."
                     )
                     with gr.Row():
-                        score_person = gr.Dropdown(
-                            label="Person",
-                            choices=[],
-                            scale=2,
-                            allow_custom_value=True,
-                            elem_id="score-person",
-                        )
+                        score_person = _person_picker("score-person")
                         score_period = gr.Textbox(
                             label="Period",
                             placeholder="2026-Q3, 2026-H1, 2026 … (blank: six months)",
@@ -498,13 +486,7 @@ class PerfagentUI:
                     chain = gr.Markdown(elem_id="evidence-chain")
                 with gr.Tab("Drafts", id="drafts"):
                     with gr.Row():
-                        draft_person = gr.Dropdown(
-                            label="Person",
-                            choices=[],
-                            scale=2,
-                            allow_custom_value=True,
-                            elem_id="draft-person",
-                        )
+                        draft_person = _person_picker("draft-person")
                         draft_kind = gr.Radio(list(DRAFT_KINDS), value="self", label="Kind")
                         draft_period = gr.Textbox(
                             label="Period", placeholder="2026-H1 (blank: six months)", scale=2
@@ -623,6 +605,14 @@ class PerfagentUI:
                 concurrency_id="chat",
             )
         return blocks
+
+
+def _person_picker(elem_id: str) -> gr.Dropdown:
+    # choices are the signed-in person's, set at page load; any value typed or sent through the
+    # API is checked by the service against the viewer's rights
+    return gr.Dropdown(
+        label="Person", choices=[], scale=2, allow_custom_value=True, elem_id=elem_id
+    )
 
 
 def _example_text(evt: gr.SelectData) -> str:

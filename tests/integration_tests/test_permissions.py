@@ -186,3 +186,30 @@ def test_exact_and_index_paths_rank_the_same(demo_container) -> None:
                 assert a.score == pytest.approx(b.score, abs=2e-3)
     finally:
         service.exact_max_chunks, service.exact_max_share = saved
+
+
+def test_opening_a_document_follows_the_same_rule(demo_container, all_chunks, rows) -> None:
+    """The UI's "open this source": a document opens, whole, exactly when the viewer may see it;
+    a forbidden and a made-up id get the same refusal."""
+    service = demo_container.search_service
+    by_doc: dict[str, list] = {}
+    for chunk in all_chunks:
+        by_doc.setdefault(str(chunk.metadata["doc_id"]), []).append(chunk)
+    some_docs = sorted(by_doc)[::7]
+    for viewer_id in ("E001", "E003", "E008", "E012"):
+        viewer = service.policy.viewer(viewer_id)
+        for doc_id in some_docs:
+            meta = by_doc[doc_id][0].metadata
+            if contract_allows(rows, viewer_id, meta):
+                doc = service.document(viewer, doc_id)
+                assert doc.employee_id == meta["employee_id"]
+                stored = demo_container.store.get(ids=[c.chunk_id for c in by_doc[doc_id]])
+                for chunk in stored:  # every chunk's text, in the rejoined document
+                    assert chunk.text.strip() and chunk.text.strip() in doc.text
+            else:
+                with pytest.raises(PermissionRefusal) as refused:
+                    service.document(viewer, doc_id)
+                assert doc_id in str(refused.value)
+                with pytest.raises(PermissionRefusal) as unknown:
+                    service.document(viewer, "no-such-doc")
+                assert str(unknown.value).replace("no-such-doc", doc_id) == str(refused.value)
