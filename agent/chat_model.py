@@ -86,7 +86,9 @@ class LoadedModel:
 
 
 _LOADED: dict[tuple[str, str, str], LoadedModel] = {}
-_LOADING = threading.Lock()
+# Re-entrant: `LocalChatModel.loaded` holds it around converting and loading, and two threads'
+# first turns (a Slack worker and a web chat) must not convert or import at the same time.
+_LOADING = threading.RLock()
 
 
 def resolve_model_dir(model: str, models_dir: Path | None) -> str:
@@ -397,9 +399,11 @@ class LocalChatModel(BaseChatModel):
     @property
     def loaded(self) -> LoadedModel:
         if self._loaded is None:
-            models_dir = Path(self.models_dir).expanduser() if self.models_dir else None
-            model_dir = resolve_model_dir(self.model, models_dir)
-            self._loaded = load_model(model_dir, self.adapter, self.dtype)
+            with _LOADING:
+                if self._loaded is None:
+                    models_dir = Path(self.models_dir).expanduser() if self.models_dir else None
+                    model_dir = resolve_model_dir(self.model, models_dir)
+                    self._loaded = load_model(model_dir, self.adapter, self.dtype)
         return self._loaded
 
     # --- tools -----------------------------------------------------------------------------------
