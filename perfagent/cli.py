@@ -430,7 +430,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uploads_dir=container.settings.home / "uploads",
         max_concurrent_chats=ui.max_concurrent_chats,
     )
-    app = build_app(container, sign_in, options, trusted_header=ui.trusted_header or None)
+    from perfagent.slack.router import build_slack_routes
+
+    slack_routes, slack_bot = build_slack_routes(container, settings.slack, container.settings.home)
+    app = build_app(
+        container,
+        sign_in,
+        options,
+        trusted_header=ui.trusted_header or None,
+        slack_routes=slack_routes,
+    )
     host = args.host or ui.host
     port = args.port or ui.port
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
@@ -447,6 +456,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     elif not sign_in.users or not sign_in.users.ids():
         print(
             f"no accounts yet: add one with `perfagent users add ID` ({settings.users_file})",
+            file=sys.stderr,
+        )
+    if slack_bot is not None:
+        print(
+            f"Slack: answering at http://{shown}:{port}/slack/events and /slack/commands",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"Slack: off (set {settings.slack.signing_secret_env} and "
+            f"{settings.slack.bot_token_env} to turn it on)",
             file=sys.stderr,
         )
     container.agent  # load the model before the first visitor waits for it  # noqa: B018

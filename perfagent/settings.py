@@ -119,6 +119,22 @@ class UiSettings(BaseModel):
     max_concurrent_chats: int = Field(10, ge=1, le=100)
 
 
+class SlackSettings(BaseModel):
+    """The Slack bot's routes in `perfagent serve` (/slack/events, /slack/commands)."""
+
+    model_config = ConfigDict(extra="forbid")
+    signing_secret_env: str = Field(
+        "SLACK_SIGNING_SECRET", description="environment variable holding the signing secret"
+    )
+    bot_token_env: str = Field(
+        "SLACK_BOT_TOKEN", description="environment variable holding the bot token (xoxb-...)"
+    )
+    api_url: str = Field(
+        "https://slack.com/api/", description="Slack's Web API base URL (ends with a slash)"
+    )
+    workers: int = Field(2, ge=1, le=16, description="agent turns for Slack run at once")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     home: Path
@@ -130,6 +146,7 @@ class Settings(BaseModel):
     agent: AgentSettings = AgentSettings()
     finetune: FinetuneSettings = FinetuneSettings()
     ui: UiSettings = UiSettings()
+    slack: SlackSettings = SlackSettings()
 
     @property
     def chroma_dir(self) -> Path:
@@ -189,6 +206,7 @@ _ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "PERFAGENT_MODEL_SERVER_URL": ("agent", "server_url"),
     "PERFAGENT_MODEL_SERVER_MODEL": ("agent", "server_model"),
     "PERFAGENT_TRUSTED_HEADER": ("ui", "trusted_header"),
+    "PERFAGENT_SLACK_API_URL": ("slack", "api_url"),
 }
 
 

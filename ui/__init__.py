@@ -1,1 +1,1 @@
-"""The Gradio chat front end. Not built yet: see the UI issue."""
+"""The web UI: sign-in, streamed cited chat, score charts, drafts and HR ingest, served by `perfagent serve`."""

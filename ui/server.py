@@ -1,5 +1,5 @@
-"""One web server (`perfagent serve`): the Gradio UI at `/` in a FastAPI app, which the Slack
-routes join.
+"""One web server (`perfagent serve`): the Gradio UI at `/` in a FastAPI app, with the Slack
+routes (`/slack/events`, `/slack/commands`) beside it.
 
 Sign-in is Gradio's: a login page checked against `SignIn` (users file, and the demo password in
 demo mode), or, when `ui.trusted_header` is set, the header a company's SSO proxy adds. The
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from perfagent.ui.accounts import SignIn, header_identity
@@ -27,7 +27,11 @@ def build_app(
     options: UiOptions | None = None,
     *,
     trusted_header: str | None = None,
+    slack_routes: APIRouter | None = None,
 ) -> FastAPI:
+    """The app: `/healthz`, the Slack routes (`slack_routes`, from
+    `perfagent.slack.router.build_slack_routes`) and the Gradio UI at `/`, mounted last so the
+    other routes come first."""
     import gradio as gr
 
     app = FastAPI(title="perfagent", docs_url=None, redoc_url=None)
@@ -35,6 +39,9 @@ def build_app(
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         return JSONResponse({"ok": True})
+
+    if slack_routes is not None:
+        app.include_router(slack_routes)
 
     ui = PerfagentUI(container, sign_in, options)
     blocks = ui.build()
