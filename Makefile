@@ -95,10 +95,12 @@ test: install $(VENV)/.installed-mpnet $(CHROMIUM)
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: install
+bench: install $(CHROMIUM)
 	$(BIN)/python bench/retrieval_bench.py
 	$(BIN)/python bench/scoring_bench.py
 	$(BIN)/python bench/routing_bench.py
+	$(BIN)/python bench/ui_bench.py
+	$(BIN)/python bench/slack_bench.py
 
 # Retrain the evidence judge (tools/judge_model/) from data/judge_train/: ~10 min on 2 cores.
 judge: install

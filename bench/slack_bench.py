@@ -36,11 +36,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.demo_home import demo_container, percentile  # noqa: E402
 from perfagent.offline import configure_offline_env  # noqa: E402
 
 configure_offline_env()
 
-DEMO = REPO / "data" / "demo"
 SECRET = "bench-signing-secret"
 UNKNOWN_USER = "U0BENCHNOBODY"
 BUSY_QUESTIONS = [  # (Slack user, question): managers about their reports
@@ -51,13 +51,6 @@ BUSY_QUESTIONS = [  # (Slack user, question): managers about their reports
     ("U07GRLIU005", "Show me Emma's peer feedback"),
     ("U07DWHITF03", "Draft a review for Aisha"),
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
@@ -108,8 +101,7 @@ def main() -> int:
 
     import os
 
-    from perfagent.container import Container
-    from perfagent.settings import SlackSettings, load_settings
+    from perfagent.settings import SlackSettings
     from perfagent.slack.router import build_slack_routes
     from perfagent.ui.accounts import SignIn
     from perfagent.ui.gradio_ui import UiOptions
@@ -117,19 +109,10 @@ def main() -> int:
     from tests.fake_slack import FakeSlack, SlackSender
     from tests.ui_server import serving
 
-    temp = None
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="perfagent-slackbench-"))
-    if not args.home:
-        temp = home
     state = Path(tempfile.mkdtemp(prefix="perfagent-slackbench-state-"))
     os.environ["PERFAGENT_BENCH_SLACK_SECRET"] = SECRET
     os.environ["PERFAGENT_BENCH_SLACK_TOKEN"] = "xoxb-bench"
-    try:
-        container = Container(load_settings(home), writable=True, purpose="slack bench")
-        if not container.settings.org_file.is_file():
-            print("ingesting the demo ...", file=sys.stderr)
-            container.install_org(DEMO / "org.csv")
-            container.ingestor().run(DEMO, progress=False)
+    with demo_container(args.home, "slack bench") as container:
         agent = container.agent
         viewer = container.search_service.policy.viewer("E003")
         agent.ask(viewer, BUSY_QUESTIONS[0][1])  # warm the models a turn touches
@@ -197,10 +180,7 @@ def main() -> int:
         )
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
-    finally:
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
-        shutil.rmtree(state, ignore_errors=True)
+    shutil.rmtree(state, ignore_errors=True)
     return 0
 
 

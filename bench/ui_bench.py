@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -39,11 +37,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.demo_home import demo_container, percentile  # noqa: E402
 from perfagent.offline import configure_offline_env  # noqa: E402
 
 configure_offline_env()
 
-DEMO = REPO / "data" / "demo"
 PASSWORD = "perfagent-demo"
 QUESTIONS = [
     "How did Sofia do on collaboration last quarter?",
@@ -52,15 +50,6 @@ QUESTIONS = [
     "Show me Sofia's peer feedback since June",
     "How did Michael do on quality in Q3?",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def cpu_seconds() -> float:
@@ -194,23 +183,12 @@ def main() -> int:
     parser.add_argument("--json-out")
     args = parser.parse_args()
 
-    from perfagent.container import Container
-    from perfagent.settings import load_settings
     from perfagent.ui.accounts import SignIn
     from perfagent.ui.gradio_ui import UiOptions
     from perfagent.ui.server import build_app
     from tests.ui_server import serving
 
-    temp = None
-    home = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="perfagent-uibench-"))
-    if not args.home:
-        temp = home
-    try:
-        container = Container(load_settings(home), writable=True, purpose="ui bench")
-        if not container.settings.org_file.is_file():
-            print("ingesting the demo ...", file=sys.stderr)
-            container.install_org(DEMO / "org.csv")
-            container.ingestor().run(DEMO, progress=False)
+    with demo_container(args.home, "ui bench") as container:
         agent = container.agent
         clock = StreamClock(agent)
         viewer = container.search_service.policy.viewer("E003")
@@ -246,9 +224,6 @@ def main() -> int:
             "idle_cpu_s": round(idle_cpu, 3),
             "idle_window_s": args.idle,
         }
-    finally:
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
 
     print("\nweb UI benchmark")
     if "stream_delay_p50_s" in results:

@@ -50,24 +50,22 @@ def slack_router(
     503 with what to set."""
     router = APIRouter(prefix="/slack")
 
-    def unconfigured() -> JSONResponse:
-        return JSONResponse(
-            {"error": "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN"},
-            status_code=503,
-        )
-
-    async def verified_body(request: Request) -> bytes | None:
+    async def checked_body(request: Request) -> bytes | JSONResponse:
+        """The raw body if Slack signed it; else the answer to send back (503 or 401)."""
+        if bot is None or verifier is None or processed is None:
+            message = "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN"
+            return JSONResponse({"error": message}, status_code=503)
         body = await request.body()
-        assert verifier is not None
-        return body if signature_ok(verifier, body, request.headers) else None
+        if not signature_ok(verifier, body, request.headers):
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        return body
 
     @router.post("/events")
     async def events(request: Request) -> Response:
-        if bot is None or verifier is None or processed is None:
-            return unconfigured()
-        body = await verified_body(request)
-        if body is None:
-            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        body = await checked_body(request)
+        if isinstance(body, Response):
+            return body
+        assert bot is not None and processed is not None  # checked_body saw them
         try:
             payload = json.loads(body)
         except ValueError:
@@ -91,11 +89,10 @@ def slack_router(
 
     @router.post("/commands")
     async def commands(request: Request) -> Response:
-        if bot is None or verifier is None or processed is None:
-            return unconfigured()
-        body = await verified_body(request)
-        if body is None:
-            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        body = await checked_body(request)
+        if isinstance(body, Response):
+            return body
+        assert bot is not None and processed is not None  # checked_body saw them
         slack_request = from_command_form(body)
         if skip_reason(slack_request) is not None:
             return Response(status_code=200)
