@@ -9,7 +9,8 @@ runs afterwards. The real server (FastAPI + the Gradio UI under uvicorn, the rea
 and Chroma, the real Slack routes) runs in this process; the bot's Web API calls go to the fake
 Slack server of the tests. Each measured request is a new, signed `message.im` event (signature
 check, parsing, the once-only claim in SQLite, a hand-off to the worker pool), sent by 2 client
-threads; its ack latency is the client's round trip.
+threads at `--rate` requests a second (so the busy phase spans the agent's turns); its ack
+latency is the client's round trip.
 
 1. Reference (same run): `--requests` such events with the agent idle (from a Slack user in no
    org file, whose turn is a quick refusal, so the pool stays nearly idle).
@@ -65,14 +66,20 @@ def summary(latencies: list[float]) -> dict[str, float]:
     }
 
 
-def send_acks(sender: Any, user: str, count: int, threads: int = 2) -> list[float]:
-    """`count` new DM events from `user`, over `threads` clients; each one's ack latency."""
+def send_acks(
+    sender: Any, user: str, count: int, rate: float = 0.0, threads: int = 2
+) -> list[float]:
+    """`count` new DM events from `user`, over `threads` clients, at about `rate` requests a
+    second in all (0: as fast as they are acked); each one's ack latency."""
+    interval = threads / rate if rate > 0 else 0.0
     latencies: list[float] = []
     lock = threading.Lock()
     per_thread = [count // threads + (1 if i < count % threads else 0) for i in range(threads)]
 
     def client(n: int) -> None:
+        next_at = time.perf_counter()
         for _ in range(n):
+            next_at += interval
             payload = sender.message(user, "How is Sofia doing?", channel=f"D{user}")
             started = time.perf_counter()
             response = sender.event(payload)
@@ -81,6 +88,7 @@ def send_acks(sender: Any, user: str, count: int, threads: int = 2) -> list[floa
                 raise RuntimeError(f"ack failed: HTTP {response.status_code}")
             with lock:
                 latencies.append(elapsed)
+            time.sleep(max(0.0, next_at - time.perf_counter()))
 
     workers = [threading.Thread(target=client, args=(n,)) for n in per_thread]
     for worker in workers:
@@ -96,6 +104,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="measured acks per phase")
     parser.add_argument("--busy", type=int, default=12, help="agent turns started before phase 2")
     parser.add_argument("--workers", type=int, default=2, help="the bot's worker threads")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="measured requests a second (spread over the turns)",
+    )
     parser.add_argument("--json-out")
     args = parser.parse_args()
 
@@ -132,7 +146,7 @@ def main() -> int:
                 send_acks(sender, UNKNOWN_USER, 20)  # warm the routes and the client
                 bot.wait_idle(120)
 
-                idle = send_acks(sender, UNKNOWN_USER, args.requests)
+                idle = send_acks(sender, UNKNOWN_USER, args.requests, args.rate)
                 bot.wait_idle(120)
 
                 for i in range(args.busy):
@@ -140,7 +154,7 @@ def main() -> int:
                     sender.event(sender.message(user, question, channel=f"D{user}"))
                 time.sleep(0.5)  # the first turns are running
                 busy_started = time.perf_counter()
-                busy = send_acks(sender, UNKNOWN_USER, args.requests)
+                busy = send_acks(sender, UNKNOWN_USER, args.requests, args.rate)
                 busy_seconds = time.perf_counter() - busy_started
                 still_pending = bot.pending
                 drained_started = time.perf_counter()

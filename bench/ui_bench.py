@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import statistics
 import sys
@@ -79,6 +80,12 @@ class StreamClock:
             yield event
 
 
+def plain(text: str) -> str:
+    """Text as the page shows it: Markdown emphasis and heading marks gone, spaces collapsed
+    (the answer's first words are Markdown, the page's innerText is rendered)."""
+    return " ".join(re.sub(r"[*_`#]", "", text).split())
+
+
 OBSERVER = """
 () => {
   window.__seen = [];
@@ -116,11 +123,11 @@ def browser_delays(url: str, clock: StreamClock, questions: list[str]) -> list[d
             while len(clock.first_words) == before and time.monotonic() < deadline:
                 page.wait_for_timeout(50)
             yielded, words = clock.first_words[before]
-            probe = " ".join(words.split())[:40]
+            probe = plain(words)[:40]
             shown = None
             while shown is None and time.monotonic() < deadline:
                 for stamp, text in page.evaluate("window.__seen"):
-                    if probe and probe in " ".join(text.split()):
+                    if probe and probe in plain(text):
                         shown = stamp / 1000
                         break
                 else:
