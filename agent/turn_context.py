@@ -57,7 +57,9 @@ _RELATION_WORDS = {
     "self": "the asker",
     "team": "in the asker's team",
     "visible": "visible to the asker (HR)",
-    "outside": "outside the asker's access",
+    # The one thing the asker may still do about such a person (contract section 2: a peer
+    # drafts from their own documents), said here so the model need not guess the rule.
+    "outside": "outside the asker's access (only a peer feedback draft is possible)",
 }
 
 

@@ -249,6 +249,8 @@ def train(
             {
                 "base_model": model_dir,
                 "config": config.model_dump(),
+                # bfloat16 only where the CPU computes it natively; float32 elsewhere
+                "precision": "bfloat16 autocast" if autocast else "float32",
                 "examples": len(train_examples),
                 "steps": total,
                 "seconds": round(seconds, 1),
