@@ -5,6 +5,7 @@ ask which person was meant? And how well does the base model route on its own?
     .venv/bin/python bench/routing_bench.py --split train        # the train split instead
     .venv/bin/python bench/routing_bench.py --set my.jsonl --limit 10 --json-out routing.json
     .venv/bin/python bench/routing_bench.py --home /tmp/pa-home  # reuse an ingested home
+    .venv/bin/python bench/routing_bench.py --adapter none       # the base model, no LoRA adapter
 
 Two layers are measured on each set of routing cases (`data/routing/README.md`):
 
@@ -501,6 +502,11 @@ def main() -> int:
     )
     parser.add_argument("--no-model-only", action="store_true", help="skip (b), the model alone")
     parser.add_argument(
+        "--adapter",
+        help="the chat model's LoRA adapter for this run: 'none', 'bundled' or a directory "
+        "(default: the agent.adapter setting); run once with each to compare base and adapter",
+    )
+    parser.add_argument(
         "--show-model-misses", type=int, default=10, help="model-only misses listed per set"
     )
     args = parser.parse_args()
@@ -508,6 +514,9 @@ def main() -> int:
     from perfagent.offline import configure_offline_env
 
     configure_offline_env()
+    if args.adapter is not None:
+        # Settings read the environment last, so this overrides settings.yaml for this run only.
+        os.environ["PERFAGENT_CHAT_ADAPTER"] = args.adapter
     import torch
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
