@@ -58,7 +58,7 @@ class AgentSettings(BaseModel):
         "", description="empty (SmolLM2-135M-Instruct), a model directory, a .gguf file or a hub id"
     )
     adapter: str = Field(
-        "none",
+        "bundled",
         description="'bundled' (the shipped LoRA, default model only), a PEFT adapter directory, "
         "or 'none'",
     )
