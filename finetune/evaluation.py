@@ -163,12 +163,9 @@ def _route_messages(prompt: str) -> list[Any]:
     return [SystemMessage(system_prompt()), HumanMessage(prompt)]
 
 
-def run_routing_case(model: Any, case: RoutingCase, org: OrgChart) -> CaseResult:
-    viewer = AccessPolicy(org).viewer(case.viewer)
-    prompt = case_prompt(case, org)
-    started = time.perf_counter()
-    text = model.complete(_route_messages(prompt), tool_specs())
-    seconds = time.perf_counter() - started
+def judge_routing_reply(text: str, case: RoutingCase, org: OrgChart) -> CaseResult:
+    """A model's reply to a routing case against the case's expectation, names resolved as the
+    tool would for the case's viewer."""
     exp = case.expect
     result = judge_reply(
         parse_reply(text),
@@ -176,9 +173,19 @@ def run_routing_case(model: Any, case: RoutingCase, org: OrgChart) -> CaseResult
         call=exp.call,
         candidates=[(c, org.get(c).name) for c in exp.candidates],
         org=org,
-        viewer=viewer,
+        viewer=AccessPolicy(org).viewer(case.viewer),
     )
-    result.case, result.seconds = case.id, seconds
+    result.case = case.id
+    return result
+
+
+def run_routing_case(model: Any, case: RoutingCase, org: OrgChart) -> CaseResult:
+    prompt = case_prompt(case, org)
+    started = time.perf_counter()
+    text = model.complete(_route_messages(prompt), tool_specs())
+    seconds = time.perf_counter() - started
+    result = judge_routing_reply(text, case, org)
+    result.seconds = seconds
     return result
 
 
@@ -278,6 +285,12 @@ class RoutingEvaluation:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RoutingEvaluation:
+        """The evaluation `to_json` wrote (eval.json beside an adapter)."""
+        fields = {k: v for k, v in data.items() if k != "models"}
+        return cls(**fields, models=[ModelEvaluation(**m) for m in data["models"]])
 
 
 def held_out_sets(limit: int | None = None) -> dict[str, list[RoutingCase]]:

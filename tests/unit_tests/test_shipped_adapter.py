@@ -16,15 +16,12 @@ from perfagent.finetune.evaluation import (
     CARD_NAME,
     EVAL_NAME,
     CaseResult,
-    ModelEvaluation,
     RoutingEvaluation,
     held_out_sets,
-    judge_reply,
-    parse_reply,
+    judge_routing_reply,
     results_table,
     summarise,
 )
-from perfagent.retrieval.access import AccessPolicy
 from perfagent.settings import AgentSettings
 
 SHIPPED = bundled_adapter_dir()
@@ -33,11 +30,6 @@ SHIPPED = bundled_adapter_dir()
 @pytest.fixture(scope="module")
 def recorded() -> dict[str, Any]:
     return json.loads((SHIPPED / EVAL_NAME).read_text("utf-8"))
-
-
-def _evaluation(data: dict[str, Any]) -> RoutingEvaluation:
-    fields = {k: v for k, v in data.items() if k != "models"}
-    return RoutingEvaluation(**fields, models=[ModelEvaluation(**m) for m in data["models"]])
 
 
 def test_the_bundled_adapter_is_the_default_for_the_default_model_only() -> None:
@@ -56,7 +48,7 @@ def test_the_bundled_adapter_is_the_default_for_the_default_model_only() -> None
 
 def test_the_card_table_is_the_recorded_evaluation(recorded: dict[str, Any]) -> None:
     card = (SHIPPED / CARD_NAME).read_text("utf-8")
-    evaluation = _evaluation(recorded)
+    evaluation = RoutingEvaluation.from_json(recorded)
     assert [m.label for m in evaluation.models] == ["base", "adapter"]
     assert results_table(evaluation) in card
     assert f"Evaluated: {evaluation.date}" in card
@@ -73,7 +65,6 @@ def test_the_recorded_counts_follow_from_the_recorded_cases(recorded: dict[str, 
 
 def test_the_recorded_adapter_replies_judge_the_same_again(recorded: dict[str, Any]) -> None:
     org = demo_org()
-    policy = AccessPolicy(org)
     adapter = recorded["models"][1]
     sets = held_out_sets()
     assert set(sets) <= set(adapter["cases"])
@@ -82,12 +73,5 @@ def test_the_recorded_adapter_replies_judge_the_same_again(recorded: dict[str, A
         assert set(replies) == {c.id for c in cases}, name
         for case in cases:
             saved = replies[case.id]
-            again = judge_reply(
-                parse_reply(saved["reply"]),
-                case.expect.kind,
-                call=case.expect.call,
-                candidates=[(c, org.get(c).name) for c in case.expect.candidates],
-                org=org,
-                viewer=policy.viewer(case.viewer),
-            )
+            again = judge_routing_reply(saved["reply"], case, org)
             assert (again.ok, again.tool_ok) == (saved["ok"], saved["tool_ok"]), (name, case.id)
