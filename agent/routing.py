@@ -37,6 +37,8 @@ _INTENTS: dict[str, re.Pattern[str]] = {
     "draft_feedback": re.compile(
         r"\b(draft|compose|prepare|put together|write (?:up |me )?(?:a|an|my|some|the)\b|"
         r"(?:^|please )write\b[^.?]*\breview|(?:manager|peer) review (?:for|of)\b|"
+        # "write (peer) feedback on Ana", "... could you write it?": writing is drafting
+        r"write (?:\w+ ){0,2}feedback|write (?:it|this|that)\b|"
         r"give \S+(?: \S+)? (?:some )?(?:peer )?feedback|"
         r"peer feedback for\b|self[- ]assessment)",
         re.IGNORECASE,

@@ -8,10 +8,12 @@ words at inference (the agent) and in the fine-tuning data (`finetune/dataset.py
     "Sofia": Sofia Rossi (E008), in the asker's team.
     Period: 2026-Q3.
     Dimensions: collaboration.
+    Asks for: score_dimensions.
     Question: How did Sofia do on collaboration last quarter?
 
-The model then picks the tool and copies the ids, period, dimensions and document types it was
-given, or refuses ("outside the asker's access") or asks which one ("could be ..."). These lines only inform the model: the
+("Asks for" names the tools the question's words ask for, when they say; "Search words" the
+words a document search would use, when a search is among them.) The model then picks the tool
+and copies the ids, period, dimensions, document types and search words it was given, or refuses ("outside the asker's access") or asks which one ("could be ..."). These lines only inform the model: the
 tools still check every name against the signed-in viewer, whatever the model writes.
 """
 
@@ -102,5 +104,14 @@ def describe_turn(
         lines.append(f"Dimensions: {', '.join(hints.dimensions)}.")
     if hints.doc_types:
         lines.append(f"Document types: {', '.join(hints.doc_types)}.")
+    if hints.tools:
+        # the tools the question's words ask for (the decoder is held to them in the agent):
+        # stated, a small model need not guess a draft request from an out-of-reach line
+        drafts_review = hints.manager_review and "draft_feedback" in hints.tools
+        manager = " (a manager review)" if drafts_review else ""
+        lines.append(f"Asks for: {' or '.join(hints.tools)}{manager}.")
+    if hints.query and (not hints.tools or "retrieve_documents" in hints.tools):
+        # the words a search would use (the agent pins `query` to them)
+        lines.append(f"Search words: {hints.query}.")
     lines.append(f"Question: {question}")
     return "\n".join(lines)

@@ -5,7 +5,8 @@ Two tasks, each example a short chat (system kind, user message, the answer to l
 
 - **route** (system: the agent's prompt with the three tools): the user message is exactly what
   the agent sends (`agent.turn_context.describe_turn`: today, the asker, whom the question names
-  and what the asker may see of them, the period, then the question); the answer is one tool call
+  and what the asker may see of them, the period, the tools its words ask for and the search
+  words, then the question); the answer is one tool call
   `<tool_call>{...}</tool_call>` with the right arguments, a refusal (the person is outside the
   asker's access) or a question back (the name fits several people).
 - **phrase** (system: `prompts/phrase_system.txt`): one piece of evidence, quoted and numbered;
@@ -44,7 +45,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from perfagent.agent.routing import read_hints
+from perfagent.agent.routing import TurnHints, read_hints
 from perfagent.agent.routing_set import RoutingCase, load_routing_set
 from perfagent.agent.turn_context import NamedPerson, describe_turn, relation_of
 from perfagent.org import OrgChart, Person
@@ -358,7 +359,9 @@ _TASK_WEIGHTS = {
     "retrieve_other": 2.0,
     "draft_other": 1.4,
     "draft_manager": 0.5,
-    "draft_peer": 0.5,
+    # peer drafts about someone out of reach: the one request such a line allows (few, the
+    # model learnt to refuse every out-of-reach name)
+    "draft_peer": 0.9,
     "score_self": 0.6,
     "retrieve_self": 0.6,
     "draft_self": 0.5,
@@ -417,14 +420,21 @@ def _cast(
     return None
 
 
+def covers(query: str, terms: Sequence[str]) -> bool:
+    """Whether a search `query` holds every one of `terms` (as the routing judge compares)."""
+    norm = " ".join(query.casefold().replace("-", " ").split())
+    return all(" ".join(t.casefold().replace("-", " ").split()) in norm for t in terms)
+
+
 def _label(
     task: str,
     tool: str,
     named: NamedPerson,
     slots: dict[str, Any],
-    period: str | None,
+    hints: TurnHints,
 ) -> tuple[str, dict[str, Any]] | None:
-    """(the answer, the expectation) for a question whose name resolved to `named`."""
+    """(the answer, the expectation) for a question whose name resolved to `named`, or None
+    where the agent's code reads the question otherwise (then it is not a clean example)."""
     if named.relation == "ambiguous":
         return clarify_text(named.candidates), {
             "kind": "clarify",
@@ -432,17 +442,25 @@ def _label(
         }
     if named.person is None:
         return None
+    if hints.tools and tool not in hints.tools:
+        return None  # the facts' "Asks for" line would name another tool
     person_id = named.person.employee_id
+    if task == "draft_manager" and named.relation == "outside" and not hints.manager_review:
+        # "write Ana's review" by someone outside her tree: the agent drafts peer feedback,
+        # this template meant a manager's review; neither label is clean
+        return None
     reads_documents = tool != "draft_feedback" or task == "draft_manager"
     if named.relation == "outside" and reads_documents:
         return REFUSAL_ANSWER, {"kind": "refuse", "about": person_id}
     args: dict[str, Any] = {"employee": person_id}
     if tool == "retrieve_documents":
-        args["query"] = slots["query"]
+        if not covers(hints.query, slots["query_terms"]):
+            return None  # the search words the facts state would miss the topic
+        args["query"] = hints.query
     if tool == "draft_feedback":
         args["kind"] = {"self": "self", "team": "manager"}.get(named.relation, "peer")
-    if period:
-        args["period"] = period
+    if hints.period:
+        args["period"] = hints.period
     if tool == "retrieve_documents" and slots.get("doc_types"):
         args["doc_types"] = slots["doc_types"]
     if tool != "retrieve_documents" and slots.get("dimensions"):
@@ -515,7 +533,7 @@ def route_examples(
         )
         if got != intended:
             continue  # the code reads the name as someone else: not a clean example
-        labelled = _label(task, tool, named, slots, hints.period)
+        labelled = _label(task, tool, named, slots, hints)
         if labelled is None:
             continue
         answer, expect = labelled
@@ -548,8 +566,10 @@ def case_prompt(case: RoutingCase, org: OrgChart) -> str:
 
 
 def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
-    """A routing-set case as a training example, labelled from its expectation."""
+    """A routing-set case as a training example, labelled from its expectation (a search's
+    query: the facts' search words where they hold the expected terms, else those terms)."""
     prompt = case_prompt(case, org)
+    stated = re.search(r"^Search words: (.+)\.$", prompt, re.MULTILINE)
     exp = case.expect
     if exp.kind == "refuse":
         answer = REFUSAL_ANSWER
@@ -559,7 +579,11 @@ def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
         call = exp.call
         args: dict[str, Any] = {"employee": call.employee}
         if call.tool == "retrieve_documents":
-            args["query"] = " ".join(call.query_terms or ()) or "work"
+            terms = list(call.query_terms or ())
+            if stated and covers(stated.group(1), terms):
+                args["query"] = stated.group(1)
+            else:
+                args["query"] = " ".join(terms) or "work"
         if call.tool == "draft_feedback":
             args["kind"] = call.kind
         if call.period:

@@ -426,7 +426,7 @@ def write_card(adapter_dir: Path, evaluation: RoutingEvaluation) -> Path:
 
 A LoRA adapter for SmolLM2-135M-Instruct that teaches it perfagent's jobs: choosing a tool and
 its arguments from a question and the facts above it (today, the asker, the people named and
-what the asker may see of them), refusing when the person is out of reach, asking which person
+what the asker may see of them, the tools and search words the question's words point to), refusing when the person is out of reach, asking which person
 when a name fits several, and phrasing one cited feedback sentence from one quote.
 
 - Base model: `{evaluation.base_model}`

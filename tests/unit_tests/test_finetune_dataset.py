@@ -16,6 +16,7 @@ from perfagent.finetune.dataset import (
     BuildConfig,
     Example,
     build_examples,
+    covers,
     load_templates,
     read_examples,
     split_of,
@@ -120,6 +121,13 @@ def test_every_label_is_what_the_facts_say(examples: list[Example]) -> None:
         args = call["arguments"]
         inputs[call["name"]].model_validate(args)
         assert f"({args['employee']})" in e.prompt, e.id
+        asks = re.search(r"^Asks for: ([a-z_ ]+?)(?: \(a manager review\))?\.$", e.prompt, re.M)
+        if asks:  # the tool is one the facts say the question asks for
+            assert call["name"] in asks.group(1).split(" or "), e.id
+        if call["name"] == "retrieve_documents" and not e.id.startswith("routing-"):
+            # the search words the facts state, which hold the topic's terms
+            assert f"\nSearch words: {args['query']}.\n" in e.prompt, e.id
+            assert covers(args["query"], e.expect["args"]["query_terms"]), e.id
         period = re.search(r"^Period: (.+)\.$", e.prompt, re.MULTILINE)
         if e.id.startswith("routing-"):
             continue  # labelled from the routing set's own expectation
@@ -133,6 +141,20 @@ def test_every_label_is_what_the_facts_say(examples: list[Example]) -> None:
             parse_period(args["period"])
         if call["name"] == "draft_feedback" and args["kind"] == "manager":
             assert "in the asker's team" in e.prompt, e.id
+        if call["name"] == "draft_feedback" and "outside the asker's access" in e.prompt:
+            assert args["kind"] == "peer" and "(a manager review)" not in e.prompt, e.id
+
+
+def test_out_of_reach_people_get_peer_drafts_as_well_as_refusals(examples: list[Example]) -> None:
+    """Not every out-of-reach name is a refusal: a peer feedback draft is the one thing the
+    asker may still have, and the data must say so often enough to learn it."""
+    outside = [e for e in examples if e.task == "route" and "outside the asker's" in e.prompt]
+    refused = sum(e.answer == REFUSAL_ANSWER for e in outside)
+    drafted = sum('"draft_feedback"' in e.answer for e in outside)
+    assert refused and drafted >= refused / 3, (refused, drafted)
+    for e in outside:
+        if "Asks for: draft_feedback." in e.prompt:  # a plain draft request is never refused
+            assert e.answer != REFUSAL_ANSWER, e.id
 
 
 def test_third_person_turns_first_person_sentences_round() -> None:

@@ -276,6 +276,13 @@ def test_document_types_named(org: OrgChart, question: str, doc_types: tuple) ->
         ("Show Michael's weekly reports", ("retrieve_documents",)),
         ("Rate Sofia and show me the evidence", ("score_dimensions",)),
         ("Compare Sofia and Kenji", ()),
+        ("Write peer feedback about my colleague Sofia covering delivery.", ("draft_feedback",)),
+        ("pls write feedback on Sofia", ("draft_feedback",)),
+        (
+            "I owe Sofia peer feedback on her work this year. Could you write it?",
+            ("draft_feedback",),
+        ),
+        ("What feedback on Sofia came up this year?", ("retrieve_documents",)),
     ],
 )
 def test_tools_the_question_asks_for(org: OrgChart, question: str, tools: tuple) -> None:
@@ -504,3 +511,39 @@ def test_a_manager_review_asked_for_in_words_is_marked(
 def test_recognition_names_its_document_type(org: OrgChart) -> None:
     found = hints(org, "Any kudos or recognition for Fatima Haddad?")
     assert found.doc_types == ("recognition",)
+
+
+# --- the facts line the model reads (agent/turn_context.py) -------------------------------------
+
+
+def facts(org: OrgChart, viewer: str, question: str) -> str:
+    from perfagent.agent.turn_context import describe_turn
+
+    return describe_turn(
+        question,
+        org=org,
+        viewer=AccessPolicy(org).viewer(viewer),
+        today=TODAY,
+        hints=hints(org, question),
+    )
+
+
+def test_the_facts_say_what_the_question_asks_for_and_the_search_words(org: OrgChart) -> None:
+    said = facts(org, DANA, "What did Sofia write about the billing project in Q2?")
+    assert "\nAsks for: retrieve_documents.\nSearch words: billing project.\nQuestion: " in said
+    scored = facts(org, DANA, "Rate Sofia on delivery")
+    assert "Asks for: score_dimensions." in scored and "Search words" not in scored
+
+
+def test_an_out_of_reach_draft_request_is_stated_as_a_draft(org: OrgChart) -> None:
+    # Olivia (Tomás's team) is outside Dana's tree: a peer draft is possible, not a review
+    peer = facts(org, DANA, "Help me write peer feedback on Olivia Grant")
+    assert "outside the asker's access" in peer and "Asks for: draft_feedback.\n" in peer
+    review = facts(org, DANA, "Draft a manager review for Olivia Grant")
+    assert "Asks for: draft_feedback (a manager review).\n" in review
+
+
+def test_an_open_question_leaves_the_tool_unsaid(org: OrgChart) -> None:
+    said = facts(org, DANA, "Compare Sofia and Kenji")
+    assert "Asks for" not in said
+    assert "Search words: compare.\n" in said  # a search is still possible
