@@ -96,6 +96,17 @@ def convert_gguf(gguf: Path, target: Path, *, expected_sha256: str | None = None
     return ConvertedModel(target, digest)
 
 
+def describe_model_dir(path: str | Path) -> str:
+    """A model directory as a model card names it: what it was converted from, where perfagent
+    converted it (a machine-local path alone says little to a reader elsewhere)."""
+    marker = Path(path) / _MARKER
+    try:
+        source = json.loads(marker.read_text("utf-8"))["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"`{path}`"
+    return f"{source} (converted to safetensors by perfagent; evaluated at `{path}`)"
+
+
 def default_chat_model_dir(models_dir: Path) -> Path:
     """SmolLM2-135M-Instruct as safetensors under `models_dir`, converting it on first use."""
     return convert_gguf(

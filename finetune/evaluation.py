@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from perfagent.agent.local_model import describe_model_dir
 from perfagent.agent.routing_set import (
     ExpectedCall,
     RoutingCase,
@@ -429,7 +430,7 @@ its arguments from a question and the facts above it (today, the asker, the peop
 what the asker may see of them, the tools and search words the question's words point to), refusing when the person is out of reach, asking which person
 when a name fits several, and phrasing one cited feedback sentence from one quote.
 
-- Base model: `{evaluation.base_model}`
+- Base model: {describe_model_dir(evaluation.base_model)}
 - LoRA: r={config.get("r", "?")}, alpha={config.get("alpha", "?")}, dropout={config.get("dropout", "?")}, on {", ".join(config.get("target_modules", [])) or "?"}; lr {config.get("learning_rate", "?")}, {config.get("scheduler", "?")} schedule, warm-up {config.get("warmup_ratio", "?")}, batch {config.get("batch_size", "?")}, seed {config.get("seed", "?")}
 - Training: {trained}
 - Data: `perfagent finetune build` (synthetic organisations and question templates, the

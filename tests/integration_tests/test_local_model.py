@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from perfagent.agent.local_model import (
+    SMOLLM2_GGUF,
     SMOLLM2_GGUF_SHA256,
     convert_gguf,
     default_chat_model_dir,
+    describe_model_dir,
     smollm2_gguf_path,
 )
 from perfagent.errors import BadInputError
@@ -30,6 +32,12 @@ def test_the_conversion_is_plain_safetensors(converted: Path) -> None:
     assert (converted / "chat_template.jinja").is_file() or "chat_template" in json.loads(
         (converted / "tokenizer_config.json").read_text()
     )
+
+
+def test_a_card_names_a_conversion_by_its_source(converted: Path, tmp_path: Path) -> None:
+    said = describe_model_dir(converted)
+    assert said.startswith(f"{SMOLLM2_GGUF} (converted") and f"`{converted}`" in said
+    assert describe_model_dir(tmp_path) == f"`{tmp_path}`"  # no conversion record: the path
 
 
 def test_a_second_call_reuses_the_conversion(converted: Path) -> None:
