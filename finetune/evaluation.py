@@ -427,8 +427,9 @@ def write_card(adapter_dir: Path, evaluation: RoutingEvaluation) -> Path:
 
 A LoRA adapter for SmolLM2-135M-Instruct that teaches it perfagent's jobs: choosing a tool and
 its arguments from a question and the facts above it (today, the asker, the people named and
-what the asker may see of them, the tools and search words the question's words point to), refusing when the person is out of reach, asking which person
-when a name fits several, and phrasing one cited feedback sentence from one quote.
+what the asker may see of them, the tools and search words the question's words point to),
+refusing when the person is out of reach, asking which person when a name fits several, and
+phrasing one cited feedback sentence from one quote.
 
 - Base model: {describe_model_dir(evaluation.base_model)}
 - LoRA: r={config.get("r", "?")}, alpha={config.get("alpha", "?")}, dropout={config.get("dropout", "?")}, on {", ".join(config.get("target_modules", [])) or "?"}; lr {config.get("learning_rate", "?")}, {config.get("scheduler", "?")} schedule, warm-up {config.get("warmup_ratio", "?")}, batch {config.get("batch_size", "?")}, seed {config.get("seed", "?")}
