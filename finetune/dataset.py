@@ -452,11 +452,12 @@ def _label(
     reads_documents = tool != "draft_feedback" or task == "draft_manager"
     if named.relation == "outside" and reads_documents:
         return REFUSAL_ANSWER, {"kind": "refuse", "about": person_id}
+    if tool == "retrieve_documents" and not covers(hints.query, slots["query_terms"]):
+        return None  # the search words the facts state would miss the topic
+    # arguments in the order of the facts lines they copy (person, period, dimensions or
+    # document types, search words last): a search's document types came out left behind when
+    # they followed the query
     args: dict[str, Any] = {"employee": person_id}
-    if tool == "retrieve_documents":
-        if not covers(hints.query, slots["query_terms"]):
-            return None  # the search words the facts state would miss the topic
-        args["query"] = hints.query
     if tool == "draft_feedback":
         args["kind"] = {"self": "self", "team": "manager"}.get(named.relation, "peer")
     if hints.period:
@@ -465,6 +466,8 @@ def _label(
         args["doc_types"] = slots["doc_types"]
     if tool != "retrieve_documents" and slots.get("dimensions"):
         args["dimensions"] = slots["dimensions"]
+    if tool == "retrieve_documents":
+        args["query"] = hints.query
     expect = {"kind": "tool", "tool": tool, "args": dict(args)}
     if tool == "retrieve_documents":
         expect["args"]["query_terms"] = slots["query_terms"]
@@ -518,10 +521,14 @@ def route_examples(
             continue  # a date-like word read as a period: ambiguous, skip
         if len(hints.people) != 1:
             continue
-        if set(hints.dimensions) != set(slots.get("dimensions") or ()) or set(
-            hints.doc_types
-        ) != set(slots.get("doc_types") or ()):
-            continue  # the facts line would name other dimensions or types than the label
+        # the facts line must name the dimensions (scores, drafts) or document types (searches)
+        # the label has; the ones the tool does not take may stand there unused ("draft peer
+        # feedback for Ana" names peer_feedback, and is still a draft)
+        if tool == "retrieve_documents":
+            if set(hints.doc_types) != set(slots.get("doc_types") or ()):
+                continue
+        elif set(hints.dimensions) != set(slots.get("dimensions") or ()):
+            continue
         # the label lists them as the facts line does, so the model copies them in order
         slots["dimensions"], slots["doc_types"] = list(hints.dimensions), list(hints.doc_types)
         named = relation_of(org, viewer, hints.people[0])
@@ -577,13 +584,7 @@ def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
         answer = clarify_text([org.get(c) for c in exp.candidates])
     else:
         call = exp.call
-        args: dict[str, Any] = {"employee": call.employee}
-        if call.tool == "retrieve_documents":
-            terms = list(call.query_terms or ())
-            if stated and covers(stated.group(1), terms):
-                args["query"] = stated.group(1)
-            else:
-                args["query"] = " ".join(terms) or "work"
+        args: dict[str, Any] = {"employee": call.employee}  # in facts order, as above
         if call.tool == "draft_feedback":
             args["kind"] = call.kind
         if call.period:
@@ -592,6 +593,12 @@ def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
             args["doc_types"] = list(call.doc_types)
         if call.tool != "retrieve_documents" and call.dimensions:
             args["dimensions"] = list(call.dimensions)
+        if call.tool == "retrieve_documents":
+            terms = list(call.query_terms or ())
+            if stated and covers(stated.group(1), terms):
+                args["query"] = stated.group(1)
+            else:
+                args["query"] = " ".join(terms) or "work"
         answer = tool_call_text(call.tool, args)
     return Example(
         id=f"routing-{case.id}",
