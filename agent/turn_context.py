@@ -13,8 +13,9 @@ words at inference (the agent) and in the fine-tuning data (`finetune/dataset.py
 
 ("Asks for" names the tools the question's words ask for, when they say; "Search words" the
 words a document search would use, when a search is among them.) The model then picks the tool
-and copies the ids, period, dimensions, document types and search words it was given, or refuses ("outside the asker's access") or asks which one ("could be ..."). These lines only inform the model: the
-tools still check every name against the signed-in viewer, whatever the model writes.
+and copies the ids, period, dimensions, document types and search words it was given, or refuses
+("outside the asker's access") or asks which one ("could be ..."). These lines only inform the
+model: the tools still check every name against the signed-in viewer, whatever the model writes.
 """
 
 from __future__ import annotations
