@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -260,6 +261,12 @@ def _norm_text(text: str) -> str:
     return " ".join(text.casefold().replace("-", " ").split())
 
 
+def query_covers(query: str, terms: Sequence[str]) -> bool:
+    """Whether a search `query` holds every one of `terms` (case and hyphens aside)."""
+    norm = _norm_text(query)
+    return all(_norm_text(t) in norm for t in terms)
+
+
 def resolve_written(org: Any, viewer: Any, written: Any, kind: Any) -> tuple[str | None, str]:
     """The employee id `written` means, resolved as the tool would, or (None, why not)."""
     from perfagent.errors import PermissionRefusal
@@ -340,10 +347,10 @@ def compare_call(
             wrong.append("doc_types")
     elif args.get("doc_types"):
         notes["extra_doc_types"] = True
-    if exp.query_terms is not None:
-        query = _norm_text(str(args.get("query") or ""))
-        if not all(_norm_text(t) in query for t in exp.query_terms):
-            wrong.append("query")
+    if exp.query_terms is not None and not query_covers(
+        str(args.get("query") or ""), exp.query_terms
+    ):
+        wrong.append("query")
     return wrong, notes
 
 

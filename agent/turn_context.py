@@ -111,8 +111,16 @@ def describe_turn(
         drafts_review = hints.manager_review and "draft_feedback" in hints.tools
         manager = " (a manager review)" if drafts_review else ""
         lines.append(f"Asks for: {' or '.join(hints.tools)}{manager}.")
-    if hints.query and (not hints.tools or "retrieve_documents" in hints.tools):
-        # the words a search would use (the agent pins `query` to them)
-        lines.append(f"Search words: {hints.query}.")
+    words = search_words(hints)
+    if words:
+        lines.append(f"Search words: {words}.")
     lines.append(f"Question: {question}")
     return "\n".join(lines)
+
+
+def search_words(hints: TurnHints) -> str | None:
+    """The words a document search would use (the agent pins `query` to them), when a search is
+    among the tools the question asks for."""
+    if hints.query and (not hints.tools or "retrieve_documents" in hints.tools):
+        return hints.query
+    return None

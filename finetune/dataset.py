@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from perfagent.agent.routing import TurnHints, read_hints
-from perfagent.agent.routing_set import RoutingCase, load_routing_set
-from perfagent.agent.turn_context import NamedPerson, describe_turn, relation_of
+from perfagent.agent.routing_set import RoutingCase, load_routing_set, query_covers
+from perfagent.agent.turn_context import NamedPerson, describe_turn, relation_of, search_words
 from perfagent.org import OrgChart, Person
 from perfagent.retrieval.access import AccessPolicy, Viewer
 from perfagent.retrieval.people import NICKNAMES
@@ -420,12 +420,6 @@ def _cast(
     return None
 
 
-def covers(query: str, terms: Sequence[str]) -> bool:
-    """Whether a search `query` holds every one of `terms` (as the routing judge compares)."""
-    norm = " ".join(query.casefold().replace("-", " ").split())
-    return all(" ".join(t.casefold().replace("-", " ").split()) in norm for t in terms)
-
-
 def _label(
     task: str,
     tool: str,
@@ -452,7 +446,7 @@ def _label(
     reads_documents = tool != "draft_feedback" or task == "draft_manager"
     if named.relation == "outside" and reads_documents:
         return REFUSAL_ANSWER, {"kind": "refuse", "about": person_id}
-    if tool == "retrieve_documents" and not covers(hints.query, slots["query_terms"]):
+    if tool == "retrieve_documents" and not query_covers(hints.query, slots["query_terms"]):
         return None  # the search words the facts state would miss the topic
     # arguments in the order of the facts lines they copy (person, period, dimensions or
     # document types, search words last): a search's document types came out left behind when
@@ -564,19 +558,25 @@ def _shares_first(org: OrgChart, person: Person) -> bool:
     return sum(p.first_name.casefold() == first for p in org) > 1
 
 
-def case_prompt(case: RoutingCase, org: OrgChart) -> str:
-    """A routing-set case's question as the agent would put it to the model, facts above it."""
+def _case_turn(case: RoutingCase, org: OrgChart) -> tuple[str, TurnHints]:
+    """The case's prompt (facts above the question) and the hints the facts were read from."""
     viewer = AccessPolicy(org).viewer(case.viewer)
     question = " ".join(case.question.split())
     hints = read_hints(question, org=org, today=case.today, dimension_names=DEFAULT_DIMENSIONS)
-    return describe_turn(question, org=org, viewer=viewer, today=case.today, hints=hints)
+    prompt = describe_turn(question, org=org, viewer=viewer, today=case.today, hints=hints)
+    return prompt, hints
+
+
+def case_prompt(case: RoutingCase, org: OrgChart) -> str:
+    """A routing-set case's question as the agent would put it to the model, facts above it."""
+    return _case_turn(case, org)[0]
 
 
 def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
     """A routing-set case as a training example, labelled from its expectation (a search's
     query: the facts' search words where they hold the expected terms, else those terms)."""
-    prompt = case_prompt(case, org)
-    stated = re.search(r"^Search words: (.+)\.$", prompt, re.MULTILINE)
+    prompt, hints = _case_turn(case, org)
+    stated = search_words(hints)
     exp = case.expect
     if exp.kind == "refuse":
         answer = REFUSAL_ANSWER
@@ -595,8 +595,8 @@ def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
             args["dimensions"] = list(call.dimensions)
         if call.tool == "retrieve_documents":
             terms = list(call.query_terms or ())
-            if stated and covers(stated.group(1), terms):
-                args["query"] = stated.group(1)
+            if stated and query_covers(stated, terms):
+                args["query"] = stated
             else:
                 args["query"] = " ".join(terms) or "work"
         answer = tool_call_text(call.tool, args)

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from perfagent.agent.routing_set import load_routing_set
+from perfagent.agent.routing_set import load_routing_set, query_covers
 from perfagent.finetune.dataset import (
     CLARIFY_ANSWER,
     REFUSAL_ANSWER,
     BuildConfig,
     Example,
     build_examples,
-    covers,
     load_templates,
     read_examples,
     split_of,
@@ -127,7 +126,7 @@ def test_every_label_is_what_the_facts_say(examples: list[Example]) -> None:
         if call["name"] == "retrieve_documents" and not e.id.startswith("routing-"):
             # the search words the facts state, which hold the topic's terms
             assert f"\nSearch words: {args['query']}.\n" in e.prompt, e.id
-            assert covers(args["query"], e.expect["args"]["query_terms"]), e.id
+            assert query_covers(args["query"], e.expect["args"]["query_terms"]), e.id
         period = re.search(r"^Period: (.+)\.$", e.prompt, re.MULTILINE)
         if e.id.startswith("routing-"):
             continue  # labelled from the routing set's own expectation
