@@ -408,6 +408,13 @@ def results_table(evaluation: RoutingEvaluation) -> str:
     return "\n".join(lines)
 
 
+def _resumes(training: dict[str, Any]) -> str:
+    steps = training.get("resumed_at_steps") or []
+    if not steps:
+        return ""
+    return " (interrupted and resumed after step " + ", ".join(str(s) for s in steps) + ")"
+
+
 def write_card(adapter_dir: Path, evaluation: RoutingEvaluation) -> Path:
     """`MODEL_CARD.md` and `eval.json` next to the adapter, from this evaluation's figures."""
     training_file = adapter_dir / "training.json"
@@ -418,7 +425,7 @@ def write_card(adapter_dir: Path, evaluation: RoutingEvaluation) -> Path:
     )
     trained = (
         f"{training.get('examples', '?')} examples, {training.get('steps', '?')} steps, "
-        f"{float(training.get('seconds', 0)) / 60:.1f} min on CPU, final loss "
+        f"{float(training.get('seconds', 0)) / 60:.1f} min on CPU{_resumes(training)}, final loss "
         f"{training.get('final_loss', '?')}"
         if training
         else "unknown (no training.json beside the adapter)"

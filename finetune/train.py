@@ -193,6 +193,9 @@ def train(
     checkpoints = out / "checkpoints"
     step = 0
     losses: list[float] = []
+    # A resumed run reports the whole run's training time, not only the part after the resume.
+    earlier_seconds = 0.0
+    resumed_at: list[int] = []
     latest = _latest_checkpoint(checkpoints) if resume else None
     if latest is not None:
         state = torch.load(latest / "state.pt", weights_only=False)
@@ -208,6 +211,8 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         step, losses = state["step"], state["losses"]
+        earlier_seconds = float(state.get("seconds", 0.0))
+        resumed_at = [*state.get("resumed_at", []), step]
     autocast = config.bf16 and _bf16_native()
     prefixes = PrefixCache(config.prefix_refresh)
     started = time.perf_counter()
@@ -245,13 +250,15 @@ def train(
                         "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(),
                         "torch_rng": torch.get_rng_state(),
+                        "seconds": earlier_seconds + time.perf_counter() - started,
+                        "resumed_at": resumed_at,
                     },
                 )
             if on_progress is not None:  # after the checkpoint: a stop here loses nothing
                 on_progress(step, total, losses[-1])
     if bar is not None:
         bar.close()
-    seconds = time.perf_counter() - started
+    seconds = earlier_seconds + time.perf_counter() - started
     _save_adapter(model, tokenizer, out)
     (out / "training.json").write_text(
         json.dumps(
@@ -263,6 +270,7 @@ def train(
                 "examples": len(train_examples),
                 "steps": total,
                 "seconds": round(seconds, 1),
+                "resumed_at_steps": resumed_at,
                 "final_loss": _tail_mean(losses),
                 "losses": losses,
             },

@@ -199,8 +199,20 @@ def test_an_interrupted_run_resumes_to_the_same_adapter(
             progress_bar=False,
         )
     assert (cut / "checkpoints" / "step-2" / "state.pt").is_file()
+    import torch
+
+    before = torch.load(cut / "checkpoints" / "step-2" / "state.pt", weights_only=False)
+    assert before["seconds"] > 0
     resumed = train(str(tiny_model_dir), few_examples, cut, config, progress_bar=False)
     assert resumed.losses == whole.losses
+    # the record covers the whole run: the steps before the stop count too
+    record = json.loads((cut / "training.json").read_text("utf-8"))
+    assert record["resumed_at_steps"] == [2]
+    assert record["seconds"] >= before["seconds"]
+    assert (
+        json.loads((tmp_path / "whole" / "training.json").read_text("utf-8"))["resumed_at_steps"]
+        == []
+    )
     a = load_file(str(tmp_path / "whole" / "adapter_model.safetensors"))
     b = load_file(str(cut / "adapter_model.safetensors"))
     assert a.keys() == b.keys()
