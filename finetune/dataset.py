@@ -448,25 +448,47 @@ def _label(
         return REFUSAL_ANSWER, {"kind": "refuse", "about": person_id}
     if tool == "retrieve_documents" and not query_covers(hints.query, slots["query_terms"]):
         return None  # the search words the facts state would miss the topic
-    # arguments in the order of the facts lines they copy (person, period, dimensions or
-    # document types, search words last): a search's document types came out left behind when
-    # they followed the query
-    args: dict[str, Any] = {"employee": person_id}
-    if tool == "draft_feedback":
-        args["kind"] = {"self": "self", "team": "manager"}.get(named.relation, "peer")
-    if hints.period:
-        args["period"] = hints.period
-    if tool == "retrieve_documents" and slots.get("doc_types"):
-        args["doc_types"] = slots["doc_types"]
-    if tool != "retrieve_documents" and slots.get("dimensions"):
-        args["dimensions"] = slots["dimensions"]
-    if tool == "retrieve_documents":
-        args["query"] = hints.query
+    args = _call_args(
+        tool,
+        person_id,
+        kind={"self": "self", "team": "manager"}.get(named.relation, "peer"),
+        period=hints.period,
+        doc_types=slots.get("doc_types"),
+        dimensions=slots.get("dimensions"),
+        query=hints.query,
+    )
     expect = {"kind": "tool", "tool": tool, "args": dict(args)}
     if tool == "retrieve_documents":
         expect["args"]["query_terms"] = slots["query_terms"]
         del expect["args"]["query"]
     return tool_call_text(tool, args), expect
+
+
+def _call_args(
+    tool: str,
+    employee: str,
+    *,
+    kind: str | None,
+    period: str | None,
+    doc_types: Sequence[str] | None,
+    dimensions: Sequence[str] | None,
+    query: str | None,
+) -> dict[str, Any]:
+    """A labelled call's arguments, only those `tool` takes, in the order of the facts lines they
+    copy (person, period, dimensions or document types, search words last): a search's document
+    types came out left behind when they followed the query."""
+    args: dict[str, Any] = {"employee": employee}
+    if tool == "draft_feedback":
+        args["kind"] = kind
+    if period:
+        args["period"] = period
+    if tool == "retrieve_documents" and doc_types:
+        args["doc_types"] = list(doc_types)
+    if tool != "retrieve_documents" and dimensions:
+        args["dimensions"] = list(dimensions)
+    if tool == "retrieve_documents":
+        args["query"] = query
+    return args
 
 
 def route_examples(
@@ -584,21 +606,16 @@ def routing_case_example(case: RoutingCase, org: OrgChart) -> Example:
         answer = clarify_text([org.get(c) for c in exp.candidates])
     else:
         call = exp.call
-        args: dict[str, Any] = {"employee": call.employee}  # in facts order, as above
-        if call.tool == "draft_feedback":
-            args["kind"] = call.kind
-        if call.period:
-            args["period"] = call.period
-        if call.tool == "retrieve_documents" and call.doc_types:
-            args["doc_types"] = list(call.doc_types)
-        if call.tool != "retrieve_documents" and call.dimensions:
-            args["dimensions"] = list(call.dimensions)
-        if call.tool == "retrieve_documents":
-            terms = list(call.query_terms or ())
-            if stated and query_covers(stated, terms):
-                args["query"] = stated
-            else:
-                args["query"] = " ".join(terms) or "work"
+        terms = list(call.query_terms or ())
+        args = _call_args(
+            call.tool,
+            call.employee,
+            kind=call.kind,
+            period=call.period,
+            doc_types=call.doc_types,
+            dimensions=call.dimensions,
+            query=stated if stated and query_covers(stated, terms) else " ".join(terms) or "work",
+        )
         answer = tool_call_text(call.tool, args)
     return Example(
         id=f"routing-{case.id}",
