@@ -212,7 +212,7 @@ def train(
         torch.set_rng_state(state["torch_rng"])
         step, losses = state["step"], state["losses"]
         earlier_seconds = float(state.get("seconds", 0.0))
-        resumed_at = [*state.get("resumed_at", []), step]
+        resumed_at = [*state.get("resumed_at_steps", []), step]
     autocast = config.bf16 and _bf16_native()
     prefixes = PrefixCache(config.prefix_refresh)
     started = time.perf_counter()
@@ -251,7 +251,7 @@ def train(
                         "scheduler": scheduler.state_dict(),
                         "torch_rng": torch.get_rng_state(),
                         "seconds": earlier_seconds + time.perf_counter() - started,
-                        "resumed_at": resumed_at,
+                        "resumed_at_steps": resumed_at,
                     },
                 )
             if on_progress is not None:  # after the checkpoint: a stop here loses nothing
