@@ -16,6 +16,8 @@ words a document search would use, when a search is among them.) The model then 
 and copies the ids, period, dimensions, document types and search words it was given, or refuses
 ("outside the asker's access") or asks which one ("could be ..."). These lines only inform the
 model: the tools still check every name against the signed-in viewer, whatever the model writes.
+For someone out of reach the line says what this request may get ("a peer feedback draft is
+allowed", or "refuse: ..."): the rule is the code's, not the model's to work out.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ class NamedPerson:
     person: Person | None = None
     candidates: tuple[Person, ...] = ()
 
-    def line(self) -> str:
+    def line(self, hints: TurnHints | None = None) -> str:
+        """The mention's facts line; for someone out of reach, what this request may still get
+        (`hints`: what the question asks for)."""
         said = f'"{self.mention}"'
         if self.relation == "ambiguous":
             listed = " or ".join(f"{p.name} ({p.employee_id})" for p in self.candidates)
@@ -53,6 +57,8 @@ class NamedPerson:
         if self.relation == "unknown" or self.person is None:
             return f"{said}: no one of that name."
         who = f"{self.person.name} ({self.person.employee_id})"
+        if self.relation == "outside":
+            return f"{said}: {who}, {_outside_words(hints)}."
         return f"{said}: {who}, {_RELATION_WORDS[self.relation]}."
 
 
@@ -60,10 +66,22 @@ _RELATION_WORDS = {
     "self": "the asker",
     "team": "in the asker's team",
     "visible": "visible to the asker (HR)",
-    # The one thing the asker may still do about such a person (contract section 2: a peer
-    # drafts from their own documents), said here so the model need not guess the rule.
-    "outside": "outside the asker's access (only a peer feedback draft is possible)",
 }
+
+
+def _outside_words(hints: TurnHints | None) -> str:
+    """What an asker may still have about someone out of reach: a peer feedback draft from their
+    own documents (contract section 2), nothing else. The code knows the request and the rule,
+    so the line says the outcome; a 135M model combining this line with "Asks for" by itself
+    refused some plain peer drafts."""
+    asks = hints.tools if hints else ()
+    if asks == ("draft_feedback",) and hints and hints.manager_review:
+        return "outside the asker's access (refuse: a manager review is not possible)"
+    if asks == ("draft_feedback",):
+        return "outside the asker's access (a peer feedback draft is allowed)"
+    if asks:
+        return "outside the asker's access (refuse: only a peer feedback draft is possible)"
+    return "outside the asker's access (only a peer feedback draft is possible)"
 
 
 def relation_of(org: OrgChart, viewer: Viewer, mention: str) -> NamedPerson:
@@ -98,7 +116,7 @@ def describe_turn(
 ) -> str:
     """The user message the model reads: the facts `hints` read from the question, then it."""
     lines = [f"Today: {today.isoformat()}. Asking: {viewer.person.name} ({viewer.employee_id})."]
-    lines += [relation_of(org, viewer, mention).line() for mention in hints.people]
+    lines += [relation_of(org, viewer, mention).line(hints) for mention in hints.people]
     if hints.period:
         lines.append(f"Period: {hints.period}.")
     if hints.dimensions:

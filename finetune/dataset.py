@@ -345,7 +345,7 @@ _TASKS: dict[str, tuple[str, dict[str, float]]] = {
         "draft_feedback",
         {"team": 0.45, "visible": 0.1, "outside": 0.35, "ambiguous": 0.1},
     ),
-    "draft_manager": ("draft_feedback", {"team": 0.6, "outside": 0.4}),
+    "draft_manager": ("draft_feedback", {"team": 0.5, "outside": 0.5}),
     "draft_peer": ("draft_feedback", {"outside": 0.8, "visible": 0.1, "ambiguous": 0.1}),
     "score_self": ("score_dimensions", {"self": 1.0}),
     "retrieve_self": ("retrieve_documents", {"self": 1.0}),
@@ -358,7 +358,8 @@ _TASK_WEIGHTS = {
     "score_other": 2.0,
     "retrieve_other": 2.0,
     "draft_other": 1.4,
-    "draft_manager": 0.5,
+    # a manager review of someone out of reach is refused: 13 such examples were too few
+    "draft_manager": 0.8,
     # peer drafts about someone out of reach: the one request such a line allows (few, the
     # model learnt to refuse every out-of-reach name)
     "draft_peer": 0.9,

@@ -161,6 +161,11 @@ def test_out_of_reach_people_get_peer_drafts_as_well_as_refusals(examples: list[
     for e in outside:
         if "Asks for: draft_feedback." in e.prompt:  # a plain draft request is never refused
             assert e.answer != REFUSAL_ANSWER, e.id
+        # the out-of-reach line states the outcome, and the label is that outcome
+        if "outside the asker's access (refuse: " in e.prompt:
+            assert e.answer == REFUSAL_ANSWER, e.id
+        if "outside the asker's access (a peer feedback draft is allowed)" in e.prompt:
+            assert '"kind": "peer"' in e.answer, e.id
 
 
 def test_third_person_turns_first_person_sentences_round() -> None:

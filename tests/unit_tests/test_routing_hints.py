@@ -538,9 +538,22 @@ def test_the_facts_say_what_the_question_asks_for_and_the_search_words(org: OrgC
 def test_an_out_of_reach_draft_request_is_stated_as_a_draft(org: OrgChart) -> None:
     # Olivia (Tomás's team) is outside Dana's tree: a peer draft is possible, not a review
     peer = facts(org, DANA, "Help me write peer feedback on Olivia Grant")
-    assert "outside the asker's access" in peer and "Asks for: draft_feedback.\n" in peer
+    assert "outside the asker's access (a peer feedback draft is allowed)." in peer
+    assert "Asks for: draft_feedback.\n" in peer
     review = facts(org, DANA, "Draft a manager review for Olivia Grant")
+    assert "outside the asker's access (refuse: a manager review is not possible)." in review
     assert "Asks for: draft_feedback (a manager review).\n" in review
+
+
+def test_an_out_of_reach_line_says_what_the_request_may_get(org: OrgChart) -> None:
+    # the rule (only a peer draft) is the code's: the line states its outcome for this request
+    scored = facts(org, DANA, "Rate Olivia Grant on delivery")
+    assert "(refuse: only a peer feedback draft is possible)." in scored
+    searched = facts(org, DANA, "What did Olivia Grant write about the billing project?")
+    assert "(refuse: only a peer feedback draft is possible)." in searched
+    unsaid = facts(org, DANA, "Olivia Grant?")  # no request stated: the rule itself
+    assert "outside the asker's access (only a peer feedback draft is possible)." in unsaid
+    assert "Asks for" not in unsaid
 
 
 def test_an_open_question_leaves_the_tool_unsaid(org: OrgChart) -> None:
