@@ -74,14 +74,13 @@ def _outside_words(hints: TurnHints | None) -> str:
     own documents (contract section 2), nothing else. The code knows the request and the rule,
     so the line says the outcome; a 135M model combining this line with "Asks for" by itself
     refused some plain peer drafts."""
-    asks = hints.tools if hints else ()
-    if asks == ("draft_feedback",) and hints and hints.manager_review:
-        return "outside the asker's access (refuse: a manager review is not possible)"
-    if asks == ("draft_feedback",):
-        return "outside the asker's access (a peer feedback draft is allowed)"
-    if asks:
+    if hints is None or not hints.tools:  # the request is not stated: say the rule
+        return "outside the asker's access (only a peer feedback draft is possible)"
+    if hints.tools != ("draft_feedback",):
         return "outside the asker's access (refuse: only a peer feedback draft is possible)"
-    return "outside the asker's access (only a peer feedback draft is possible)"
+    if hints.manager_review:
+        return "outside the asker's access (refuse: a manager review is not possible)"
+    return "outside the asker's access (a peer feedback draft is allowed)"
 
 
 def relation_of(org: OrgChart, viewer: Viewer, mention: str) -> NamedPerson:
