@@ -47,7 +47,7 @@ class NamedPerson:
     person: Person | None = None
     candidates: tuple[Person, ...] = ()
 
-    def line(self, hints: TurnHints | None = None) -> str:
+    def line(self, hints: TurnHints) -> str:
         """The mention's facts line; for someone out of reach, what this request may still get
         (`hints`: what the question asks for)."""
         said = f'"{self.mention}"'
@@ -69,12 +69,12 @@ _RELATION_WORDS = {
 }
 
 
-def _outside_words(hints: TurnHints | None) -> str:
+def _outside_words(hints: TurnHints) -> str:
     """What an asker may still have about someone out of reach: a peer feedback draft from their
     own documents (contract section 2), nothing else. The code knows the request and the rule,
     so the line says the outcome; a 135M model combining this line with "Asks for" by itself
     refused some plain peer drafts."""
-    if hints is None or not hints.tools:  # the request is not stated: say the rule
+    if not hints.tools:  # the request is not stated: say the rule
         return "outside the asker's access (only a peer feedback draft is possible)"
     if hints.tools != ("draft_feedback",):
         return "outside the asker's access (refuse: only a peer feedback draft is possible)"
